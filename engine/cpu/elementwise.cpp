@@ -1,0 +1,312 @@
+// CPU kernels of the element-wise op family (engine/ops/elementwise.h).
+#include <cmath>
+#include <type_traits>
+
+#include "engine/cpu/cpu_only.h"
+#include "engine/cpu/strided_loop.h"
+#include "engine/dispatch.h"
+#include "engine/ops/elementwise.h"
+
+namespace cuttle::engine {
+
+namespace {
+
+template <typename T>
+T apply_binary(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::add: return a + b;
+    case BinaryOp::sub: return a - b;
+    case BinaryOp::mul: return a * b;
+    case BinaryOp::div: return a / b;
+    case BinaryOp::pow:
+      if constexpr (std::is_floating_point_v<T>) return std::pow(a, b);
+      else return static_cast<T>(std::pow((double)a, (double)b));
+    case BinaryOp::maximum: return a > b ? a : b;
+    case BinaryOp::minimum: return a < b ? a : b;
+  }
+  return a;
+}
+template <typename T>
+bool apply_compare(CompareOp op, T a, T b) {
+  switch (op) {
+    case CompareOp::eq: return a == b;
+    case CompareOp::ne: return a != b;
+    case CompareOp::lt: return a < b;
+    case CompareOp::le: return a <= b;
+    case CompareOp::gt: return a > b;
+    case CompareOp::ge: return a >= b;
+  }
+  return false;
+}
+
+constexpr double kSqrtHalf = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+
+template <typename T>
+T apply_unary(UnaryOp op, T x, T p) {
+  switch (op) {
+    case UnaryOp::neg: return -x;
+    case UnaryOp::exp: return std::exp(x);
+    case UnaryOp::log: return std::log(x);
+    case UnaryOp::sqrt: return std::sqrt(x);
+    case UnaryOp::rsqrt: return T(1) / std::sqrt(x);
+    case UnaryOp::abs: return std::abs(x);
+    case UnaryOp::sign: return static_cast<T>((x > T(0)) - (x < T(0)));
+    case UnaryOp::sin: return std::sin(x);
+    case UnaryOp::cos: return std::cos(x);
+    case UnaryOp::square: return x * x;
+    case UnaryOp::reciprocal: return T(1) / x;
+    case UnaryOp::erf: return std::erf(x);
+    case UnaryOp::relu: return x > T(0) ? x : T(0);
+    case UnaryOp::sigmoid: return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+    case UnaryOp::tanh: return std::tanh(x);
+    case UnaryOp::gelu: return T(0.5) * x * (T(1) + std::erf(x * T(kSqrtHalf)));
+    // log(1 + e^x) without overflow: max(x,0) + log1p(e^-|x|).
+    case UnaryOp::softplus: return (x > T(0) ? x : T(0)) + std::log1p(std::exp(-std::abs(x)));
+    case UnaryOp::elu: return x > T(0) ? x : p * std::expm1(x);
+    case UnaryOp::log1p: return std::log1p(x);
+    case UnaryOp::expm1: return std::expm1(x);
+  }
+  return x;
+}
+
+// d f(x) / dx, given x and y = f(x).
+template <typename T>
+T unary_derivative(UnaryOp op, T x, T y, T p) {
+  switch (op) {
+    case UnaryOp::neg: return T(-1);
+    case UnaryOp::exp: return y;
+    case UnaryOp::log: return T(1) / x;
+    case UnaryOp::sqrt: return T(0.5) / y;
+    case UnaryOp::rsqrt: return T(-0.5) * y * y * y;
+    case UnaryOp::abs: return static_cast<T>((x > T(0)) - (x < T(0)));
+    case UnaryOp::sign: return T(0);
+    case UnaryOp::sin: return std::cos(x);
+    case UnaryOp::cos: return -std::sin(x);
+    case UnaryOp::square: return T(2) * x;
+    case UnaryOp::reciprocal: return -y * y;
+    case UnaryOp::erf: return T(1.1283791670955126) * std::exp(-x * x);  // 2/sqrt(pi) e^{-x^2}
+    case UnaryOp::relu: return x > T(0) ? T(1) : T(0);
+    case UnaryOp::sigmoid: return y * (T(1) - y);
+    case UnaryOp::tanh: return T(1) - y * y;
+    case UnaryOp::gelu:
+      return T(0.5) * (T(1) + std::erf(x * T(kSqrtHalf))) + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+    case UnaryOp::softplus: {  // sigmoid(x)
+      return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+    }
+    case UnaryOp::elu: return x > T(0) ? T(1) : y + p;
+    case UnaryOp::log1p: return T(1) / (T(1) + x);
+    case UnaryOp::expm1: return y + T(1);
+  }
+  return T(0);
+}
+
+// Runs out[i] = fn(a[i], b[i]) over broadcast operands; out is fresh and contiguous.
+template <typename TO, typename TA, typename TB, typename Fn>
+void binary_loop(Tensor& out, const Tensor& a, const Tensor& b, const Fn& fn) {
+  const Shape& s = out.shape();
+  std::array<Shape, 3> st{out.strides(), cpu::broadcast_strides(a.shape(), a.strides(), s),
+                          cpu::broadcast_strides(b.shape(), b.strides(), s)};
+  TO* po = out.data<TO>();
+  const TA* pa = a.data<TA>();
+  const TB* pb = b.data<TB>();
+  cpu::strided_loop<3>(s, st, [&](const std::array<int64_t, 3>& off, int64_t len, const std::array<int64_t, 3>& inc) {
+    TO* o = po + off[0];
+    const TA* x = pa + off[1];
+    const TB* y = pb + off[2];
+    if (inc[0] == 1 && inc[1] == 1 && inc[2] == 1) {
+      for (int64_t i = 0; i < len; ++i) o[i] = fn(x[i], y[i]);
+    } else if (inc[0] == 1 && inc[1] == 1 && inc[2] == 0) {
+      const TB yv = *y;
+      for (int64_t i = 0; i < len; ++i) o[i] = fn(x[i], yv);
+    } else {
+      for (int64_t i = 0; i < len; ++i) o[i * inc[0]] = fn(x[i * inc[1]], y[i * inc[2]]);
+    }
+  });
+}
+
+template <typename TO, typename TA, typename Fn>
+void unary_loop(Tensor& out, const Tensor& a, const Fn& fn) {
+  const Shape& s = out.shape();
+  std::array<Shape, 2> st{out.strides(), cpu::broadcast_strides(a.shape(), a.strides(), s)};
+  TO* po = out.data<TO>();
+  const TA* pa = a.data<TA>();
+  cpu::strided_loop<2>(s, st, [&](const std::array<int64_t, 2>& off, int64_t len, const std::array<int64_t, 2>& inc) {
+    TO* o = po + off[0];
+    const TA* x = pa + off[1];
+    if (inc[0] == 1 && inc[1] == 1) {
+      for (int64_t i = 0; i < len; ++i) o[i] = fn(x[i]);
+    } else {
+      for (int64_t i = 0; i < len; ++i) o[i * inc[0]] = fn(x[i * inc[1]]);
+    }
+  });
+}
+
+const char* binary_op_name(BinaryOp op) {
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+  return names[(int)op];
+}
+
+}  // namespace
+
+const char* unary_op_name(UnaryOp op) {
+  static const char* names[] = {"neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "sin", "cos", "square",
+                                "reciprocal", "erf", "relu", "sigmoid", "tanh", "gelu", "softplus", "elu",
+                                "log1p", "expm1"};
+  return names[(int)op];
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const char* name = binary_op_name(op);
+  cpu::require_cpu(name, a, b);
+  cpu::require_same_dtype(name, a, b);
+  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype());
+  dispatch_numeric(a.dtype(), name, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    binary_loop<T, T, T>(out, a, b, [op](T x, T y) { return apply_binary<T>(op, x, y); });
+  });
+  return out;
+}
+
+Tensor binary_scalar(BinaryOp op, const Tensor& a, double s) {
+  return binary(op, a, Tensor::scalar(s, a.dtype()));
+}
+Tensor rsub_scalar(double s, const Tensor& a) { return binary(BinaryOp::sub, Tensor::scalar(s, a.dtype()), a); }
+Tensor rdiv_scalar(double s, const Tensor& a) { return binary(BinaryOp::div, Tensor::scalar(s, a.dtype()), a); }
+
+Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
+  cpu::require_cpu("compare", a, b);
+  cpu::require_same_dtype("compare", a, b);
+  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), "compare"), DType::boolean);
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    binary_loop<bool, T, T>(out, a, b, [op](T x, T y) { return apply_compare<T>(op, x, y); });
+  });
+  return out;
+}
+
+Tensor compare_scalar(CompareOp op, const Tensor& a, double s) {
+  return compare(op, a, Tensor::scalar(s, a.dtype()));
+}
+
+Tensor unary(UnaryOp op, const Tensor& x, double param) {
+  const char* name = unary_op_name(op);
+  cpu::require_cpu(name, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  if (op == UnaryOp::neg || op == UnaryOp::abs || op == UnaryOp::sign || op == UnaryOp::square ||
+      op == UnaryOp::relu) {
+    dispatch_numeric(x.dtype(), name, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      if constexpr (std::is_floating_point_v<T>) {
+        unary_loop<T, T>(out, x, [op](T v) { return apply_unary<T>(op, v, T(0)); });
+      } else {
+        unary_loop<T, T>(out, x, [op](T v) -> T {
+          switch (op) {
+            case UnaryOp::neg: return static_cast<T>(-v);
+            case UnaryOp::abs: return static_cast<T>(v < 0 ? -v : v);
+            case UnaryOp::sign: return static_cast<T>((v > 0) - (v < 0));
+            case UnaryOp::square: return static_cast<T>(v * v);
+            default: return static_cast<T>(v > 0 ? v : 0);
+          }
+        });
+      }
+    });
+    return out;
+  }
+  dispatch_float(x.dtype(), name, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T p = static_cast<T>(param);
+    unary_loop<T, T>(out, x, [op, p](T v) { return apply_unary<T>(op, v, p); });
+  });
+  return out;
+}
+
+Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Tensor& y, double param) {
+  const char* name = unary_op_name(op);
+  cpu::require_cpu(name, grad, x, y);
+  CUTTLE_CHECK(grad.shape() == x.shape() && y.shape() == x.shape(), name, "_backward: shapes ",
+               grad.str(), ", ", x.str(), ", ", y.str(), " differ");
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), name, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T p = static_cast<T>(param);
+    const Tensor xc = x.contiguous(), yc = y.contiguous(), gc = grad.contiguous();
+    const T* px = xc.data<T>();
+    const T* py = yc.data<T>();
+    const T* pg = gc.data<T>();
+    T* po = out.data<T>();
+    parallel_for(0, out.numel(), kParallelGrain, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) po[i] = pg[i] * unary_derivative<T>(op, px[i], py[i], p);
+    });
+  });
+  return out;
+}
+
+Tensor clamp(const Tensor& x, double lo, double hi) {
+  cpu::require_cpu("clamp", x);
+  CUTTLE_CHECK(lo <= hi, "clamp: lower bound ", lo, " above upper bound ", hi);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_numeric(x.dtype(), "clamp", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T l = static_cast<T>(lo), h = static_cast<T>(hi);
+    unary_loop<T, T>(out, x, [l, h](T v) { return v < l ? l : (v > h ? h : v); });
+  });
+  return out;
+}
+
+Tensor clamp_backward(const Tensor& grad, const Tensor& x, double lo, double hi) {
+  cpu::require_cpu("clamp_backward", grad, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), "clamp_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T l = static_cast<T>(lo), h = static_cast<T>(hi);
+    binary_loop<T, T, T>(out, grad, x, [l, h](T g, T v) { return (v >= l && v <= h) ? g : T(0); });
+  });
+  return out;
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  cpu::require_cpu("where", cond, a, b);
+  cpu::require_same_dtype("where", a, b);
+  const Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor out = Tensor::empty(s, a.dtype());
+  const Tensor c = cond.to(DType::boolean);
+  std::array<Shape, 4> st{out.strides(), cpu::broadcast_strides(c.shape(), c.strides(), s),
+                          cpu::broadcast_strides(a.shape(), a.strides(), s),
+                          cpu::broadcast_strides(b.shape(), b.strides(), s)};
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* po = out.data<T>();
+    const bool* pc = c.data<bool>();
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    cpu::strided_loop<4>(s, st, [&](const std::array<int64_t, 4>& off, int64_t len, const std::array<int64_t, 4>& inc) {
+      for (int64_t i = 0; i < len; ++i)
+        po[off[0] + i * inc[0]] = pc[off[1] + i * inc[1]] ? pa[off[2] + i * inc[2]] : pb[off[3] + i * inc[3]];
+    });
+  });
+  return out;
+}
+
+void add_(Tensor& a, const Tensor& b, double alpha) {
+  cpu::require_cpu("add_", a, b);
+  cpu::require_same_dtype("add_", a, b);
+  CUTTLE_CHECK(broadcast_shapes(a.shape(), b.shape(), "add_") == a.shape(), "add_: ", b.str(),
+               " does not broadcast to ", a.str());
+  dispatch_numeric(a.dtype(), "add_", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T al = static_cast<T>(alpha);
+    binary_loop<T, T, T>(a, a, b, [al](T x, T y) { return static_cast<T>(x + al * y); });
+  });
+}
+
+void mul_scalar_(Tensor& a, double s) {
+  cpu::require_cpu("mul_scalar_", a);
+  dispatch_numeric(a.dtype(), "mul_scalar_", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T sv = static_cast<T>(s);
+    unary_loop<T, T>(a, a, [sv](T x) { return static_cast<T>(x * sv); });
+  });
+}
+
+}  // namespace cuttle::engine

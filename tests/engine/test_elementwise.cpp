@@ -1,0 +1,93 @@
+// Tests of the element-wise and reduction kernels against direct computations.
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+#include "tests/test_util.h"
+
+using namespace cuttle;
+using namespace cuttle::test;
+namespace eng = cuttle::engine;
+
+TEST_SUITE("engine") {
+
+TEST_CASE("binary ops broadcast in both directions") {
+  Tensor a = Tensor::from_vector<float>({1, 2, 3}, {3, 1});
+  Tensor b = Tensor::from_vector<float>({10, 20}, {1, 2});
+  Tensor s = eng::add(a, b);
+  CHECK(s.shape() == Shape{3, 2});
+  CHECK(s.to_vector<float>() == std::vector<float>{11, 21, 12, 22, 13, 23});
+  CHECK(eng::sub(b, a).to_vector<float>() == std::vector<float>{9, 19, 8, 18, 7, 17});
+  CHECK(eng::mul(a, Tensor::scalar(2)).to_vector<float>() == std::vector<float>{2, 4, 6});
+  CHECK(eng::maximum(a, Tensor::scalar(2)).to_vector<float>() == std::vector<float>{2, 2, 3});
+  CHECK_THROWS_AS(eng::add(Tensor::zeros({2, 3}), Tensor::zeros({3, 2})), cuttle::Error);
+  CHECK_THROWS_AS(eng::add(Tensor::zeros({2}), Tensor::zeros({2}, DType::f64)), cuttle::Error);
+}
+
+TEST_CASE("binary ops on non-contiguous operands") {
+  Tensor x = randn({4, 5}, 1);
+  Tensor y = randn({5, 4}, 2).transpose(0, 1);
+  Tensor r = eng::mul(x, y);
+  std::vector<double> xv = x.to_vector<double>(), yv = y.to_vector<double>(), rv = r.to_vector<double>();
+  for (size_t i = 0; i < xv.size(); ++i) CHECK(rv[i] == doctest::Approx(xv[i] * yv[i]));
+}
+
+TEST_CASE("comparisons, clamp and where") {
+  Tensor a = Tensor::from_vector<float>({-2, 0, 3}, {3});
+  CHECK(eng::compare_scalar(eng::CompareOp::gt, a, 0).to_vector<int64_t>() == std::vector<int64_t>{0, 0, 1});
+  CHECK(eng::compare_scalar(eng::CompareOp::le, a, 0).to_vector<int64_t>() == std::vector<int64_t>{1, 1, 0});
+  CHECK(eng::clamp(a, -1, 1).to_vector<float>() == std::vector<float>{-1, 0, 1});
+  Tensor c = Tensor::from_vector<uint8_t>({1, 0, 1}, {3});
+  CHECK(eng::where(c, a, Tensor::scalar(9)).to_vector<float>() == std::vector<float>{-2, 9, 3});
+}
+
+TEST_CASE("unary math matches the standard library") {
+  Tensor x = rand_uniform({50}, 0.1, 3.0, 4);
+  std::vector<double> v = x.to_vector<double>();
+  auto check = [&](eng::UnaryOp op, double (*ref)(double)) {
+    std::vector<double> r = eng::unary(op, x).to_vector<double>();
+    for (size_t i = 0; i < v.size(); ++i) CHECK(r[i] == doctest::Approx(ref(v[i])).epsilon(1e-12));
+  };
+  check(eng::UnaryOp::exp, [](double t) { return std::exp(t); });
+  check(eng::UnaryOp::log, [](double t) { return std::log(t); });
+  check(eng::UnaryOp::sqrt, [](double t) { return std::sqrt(t); });
+  check(eng::UnaryOp::tanh, [](double t) { return std::tanh(t); });
+  check(eng::UnaryOp::sigmoid, [](double t) { return 1 / (1 + std::exp(-t)); });
+  check(eng::UnaryOp::gelu, [](double t) { return 0.5 * t * (1 + std::erf(t / std::sqrt(2.0))); });
+  check(eng::UnaryOp::softplus, [](double t) { return std::log(1 + std::exp(t)); });
+  // Stable at the extremes.
+  Tensor big = Tensor::from_vector<float>({-100, 100}, {2});
+  std::vector<float> sp = eng::unary(eng::UnaryOp::softplus, big).to_vector<float>();
+  CHECK(sp[0] >= 0);
+  CHECK(sp[1] == doctest::Approx(100));
+  std::vector<float> sg = eng::unary(eng::UnaryOp::sigmoid, big).to_vector<float>();
+  CHECK(sg[0] == doctest::Approx(0));
+  CHECK(sg[1] == doctest::Approx(1));
+  CHECK(eng::unary(eng::UnaryOp::elu, Tensor::from_vector<double>({-1.0}, {1}), 2.0).item() ==
+        doctest::Approx(2 * (std::exp(-1.0) - 1)));
+}
+
+TEST_CASE("reductions over any axes") {
+  Tensor x = Tensor::arange(24, DType::f64).view({2, 3, 4});
+  CHECK(eng::sum(x).item() == 276);
+  CHECK(eng::sum(x, {0, 2}).to_vector<double>() == std::vector<double>{60, 92, 124});
+  CHECK(eng::sum(x, {1}, true).shape() == Shape{2, 1, 4});
+  CHECK(eng::mean(x, {-1}).to_vector<double>()[0] == 1.5);
+  CHECK(eng::amax(x, {1}).to_vector<double>() == std::vector<double>{8, 9, 10, 11, 20, 21, 22, 23});
+  CHECK(eng::amin(x, {0, 1}).to_vector<double>() == std::vector<double>{0, 1, 2, 3});
+  CHECK(eng::argmax(x.permute({2, 1, 0}), 2).to_vector<int64_t>()[0] == 1);
+  CHECK(eng::var(Tensor::from_vector<double>({1, 2, 3, 4}, {4})).item() == doctest::Approx(5.0 / 3));
+  CHECK(eng::var(Tensor::from_vector<double>({1, 2, 3, 4}, {4}), {}, 0).item() == doctest::Approx(1.25));
+  CHECK(eng::sum_to_shape(Tensor::ones({2, 3, 4}), {3, 1}).to_vector<float>() == std::vector<float>{8, 8, 8});
+  CHECK(eng::sum(Tensor::from_vector<int32_t>({1, 2, 3}, {3})).dtype() == DType::i64);
+  // argmax takes the first of ties.
+  CHECK(eng::argmax(Tensor::from_vector<float>({1, 5, 5, 2}, {4}), 0).item() == 1);
+}
+
+TEST_CASE("in-place updates") {
+  Tensor a = Tensor::ones({2, 2});
+  eng::add_(a, Tensor::from_vector<float>({1, 2}, {2}), 0.5);
+  CHECK(a.to_vector<float>() == std::vector<float>{1.5f, 2.0f, 1.5f, 2.0f});
+  eng::mul_scalar_(a, 2);
+  CHECK(a.to_vector<float>() == std::vector<float>{3, 4, 3, 4});
+}
+
+}
