@@ -1,0 +1,42 @@
+// Defines Optimizer, the base of the parameter-update rules: parameter groups (each with its own lr
+// multiplier and weight decay), zero_grad, and per-parameter state that checkpoints save.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "autograd/var.h"
+
+namespace cuttle::autograd {
+
+struct ParamGroup {
+  std::vector<Var> params;
+  double lr_scale = 1.0;      // this group's lr = optimizer lr * lr_scale
+  double weight_decay = -1;   // < 0: the optimizer's default
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // Applies one update to every parameter that has a gradient; parameters without one (never used
+  // in the forward) are skipped and their state does not advance, as PyTorch does with grad None.
+  virtual void step() = 0;
+  void zero_grad();
+  void set_lr(double lr) { lr_ = lr; }
+  double lr() const { return lr_; }
+  const std::vector<ParamGroup>& groups() const { return groups_; }
+  // Per-parameter state keyed "<group>.<index>.<name>" (f32/f64 tensors; step counts as i64 scalars).
+  virtual std::map<std::string, Tensor> state_dict() const = 0;
+  virtual void load_state_dict(const std::map<std::string, Tensor>& state) = 0;
+
+ protected:
+  Optimizer(std::vector<ParamGroup> groups, double lr, double weight_decay);
+  double group_weight_decay(const ParamGroup& g) const { return g.weight_decay < 0 ? weight_decay_ : g.weight_decay; }
+  static std::string key(size_t group, size_t index, const char* name);
+
+  std::vector<ParamGroup> groups_;
+  double lr_;
+  double weight_decay_;
+};
+
+}  // namespace cuttle::autograd
