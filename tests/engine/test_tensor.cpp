@@ -63,6 +63,18 @@ TEST_CASE("expand broadcasts with zero strides and copy_ writes through views") 
   CHECK(z.to_vector<float>() == std::vector<float>{7, 0, 0, 7, 2, 3, 7, 0, 0});
 }
 
+TEST_CASE("a device this build cannot serve is a clear error") {
+#ifndef CUTTLE_WITH_CUDA
+  try {
+    Tensor::empty({2}, DType::f32, engine::Device::cuda(0));
+    FAIL("expected an error");
+  } catch (const cuttle::Error& e) {
+    CHECK(std::string(e.what()).find("cuda:0") != std::string::npos);
+  }
+  CHECK_THROWS_AS(Tensor::ones({2}).to(engine::Device::cuda(0)), cuttle::Error);
+#endif
+}
+
 TEST_CASE("dtype conversion") {
   Tensor f = Tensor::from_vector<float>({-1.5f, 0.0f, 2.7f}, {3});
   CHECK(f.to(DType::i32).to_vector<int32_t>() == std::vector<int32_t>{-1, 0, 2});
