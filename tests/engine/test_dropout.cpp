@@ -34,7 +34,7 @@ TEST_CASE("dropout is deterministic for a seed and differs across seeds") {
   CHECK(ya != eng::dropout(x, 0.5, true, &a).output.to_vector<float>());  // the generator advanced
 }
 
-TEST_CASE("dropout identity and extreme cases, and its backward") {
+TEST_CASE("dropout identity and extreme cases and its backward") {
   Tensor x = randn({4, 5}, 2);
   eng::Generator gen(3);
   eng::DropoutResult eval = eng::dropout(x, 0.5, false, &gen);

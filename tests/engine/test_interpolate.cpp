@@ -30,7 +30,7 @@ TEST_CASE("resize_bilinear down-sampling and non-integer ratios") {
   check_close(eng::resize_bilinear(two, 3, 1), Tensor::from_vector<double>({4, 6, 8}, {1, 1, 3, 1}), 1e-15);
 }
 
-TEST_CASE("resize_bilinear identity, align_corners, and backward as the adjoint") {
+TEST_CASE("resize_bilinear identity / align_corners and backward as the adjoint") {
   Tensor x = randn({2, 3, 5, 4}, 11);
   check_close(eng::resize_bilinear(x, 5, 4), x, 0);
   // align_corners: 2 -> 3 samples 0, 0.5, 1.

@@ -100,7 +100,7 @@ TEST_CASE("layer_norm over the last axis") {
   check_close(eng::layer_norm(x.to(DType::f32), w.to(DType::f32), b.to(DType::f32)).output.to(DType::f64), r.output, 1e-5);
 }
 
-TEST_CASE("layer_norm2d equals layer_norm over channels-last, forward and backward") {
+TEST_CASE("layer_norm2d equals layer_norm over channels-last / forward and backward") {
   Tensor x = randn({2, 4, 3, 5}, 27), w = randn({4}, 28), b = randn({4}, 29), g = randn({2, 4, 3, 5}, 30);
   eng::LayerNormResult r = eng::layer_norm2d(x, w, b, 1e-6);
   Tensor xl = x.permute({0, 2, 3, 1}).contiguous();

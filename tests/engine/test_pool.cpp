@@ -75,7 +75,7 @@ TEST_CASE("avg_pool2d and max_pool2d match direct loops") {
   }
 }
 
-TEST_CASE("pooling output sizes, ceil mode and hand-computed values") {
+TEST_CASE("pooling output sizes / ceil mode and hand-computed values") {
   // floor((5 - 2) / 2) + 1 = 2; ceil mode adds the window that starts at column 4.
   CHECK(eng::pool2d_output_shape({1, 1, 5, 5}, {2, 2}, {2, 2}, {0, 0}, false, "t") == Shape{1, 1, 2, 2});
   CHECK(eng::pool2d_output_shape({1, 1, 5, 5}, {2, 2}, {2, 2}, {0, 0}, true, "t") == Shape{1, 1, 3, 3});

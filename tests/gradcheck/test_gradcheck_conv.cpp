@@ -28,7 +28,7 @@ TEST_CASE("gradcheck conv2d dilation 2") { check_conv({1, 2, 7, 7}, {2, 2, 3, 3}
 TEST_CASE("gradcheck conv2d dilation 4") { check_conv({1, 1, 9, 9}, {2, 1, 3, 3}, {1, 1, 4, 4, 4, 4, 1}, false, 130); }
 TEST_CASE("gradcheck conv2d groups 2") { check_conv({1, 4, 5, 5}, {4, 2, 3, 3}, {1, 1, 1, 1, 1, 1, 2}, false, 140); }
 TEST_CASE("gradcheck conv2d depthwise 3x3") { check_conv({2, 3, 5, 5}, {3, 1, 3, 3}, {1, 1, 1, 1, 1, 1, 3}, true, 150); }
-TEST_CASE("gradcheck conv2d depthwise multiplier 2, stride 2") {
+TEST_CASE("gradcheck conv2d depthwise multiplier 2 / stride 2") {
   check_conv({1, 2, 6, 6}, {4, 1, 3, 3}, {2, 2, 1, 1, 1, 1, 2}, false, 160);
 }
 TEST_CASE("gradcheck conv2d depthwise 5x5") { check_conv({1, 2, 7, 7}, {2, 1, 5, 5}, {1, 1, 2, 2, 1, 1, 2}, false, 170); }
@@ -36,10 +36,10 @@ TEST_CASE("gradcheck conv2d depthwise dilation 2") { check_conv({1, 2, 7, 6}, {2
 TEST_CASE("gradcheck conv2d with bias") { check_conv({2, 2, 4, 4}, {3, 2, 3, 3}, {1, 1, 1, 1, 1, 1, 1}, true, 180); }
 TEST_CASE("gradcheck conv2d 1x1") { check_conv({2, 3, 4, 4}, {2, 3, 1, 1}, {}, true, 190); }
 TEST_CASE("gradcheck conv2d 1x1 stride 2") { check_conv({1, 3, 5, 5}, {2, 3, 1, 1}, {2, 2, 0, 0, 1, 1, 1}, false, 195); }
-TEST_CASE("gradcheck conv2d non-square kernel, asymmetric stride and padding") {
+TEST_CASE("gradcheck conv2d non-square kernel / asymmetric stride and padding") {
   check_conv({1, 2, 5, 6}, {2, 2, 2, 4}, {1, 2, 1, 2, 1, 1, 1}, true, 200);
 }
-TEST_CASE("gradcheck conv2d strided, dilated and grouped together") {
+TEST_CASE("gradcheck conv2d strided / dilated and grouped together") {
   check_conv({1, 4, 7, 7}, {2, 2, 3, 3}, {2, 2, 2, 2, 2, 2, 2}, true, 210);
 }
 

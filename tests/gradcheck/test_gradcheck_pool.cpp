@@ -24,17 +24,17 @@ TEST_SUITE("gradcheck") {
 TEST_CASE("gradcheck avg_pool2d 2x2 stride 2") {
   check_gradcheck([](const V& v) { return avg_pool2d(v[0], {2, 2}, {2, 2}); }, {randn({2, 2, 4, 6}, 300)});
 }
-TEST_CASE("gradcheck avg_pool2d 3x3 stride 2 pad 1, count_include_pad") {
+TEST_CASE("gradcheck avg_pool2d 3x3 stride 2 pad 1 / count_include_pad") {
   check_gradcheck([](const V& v) { return avg_pool2d(v[0], {3, 3}, {2, 2}, {1, 1}, true); }, {randn({1, 2, 7, 6}, 310)});
 }
-TEST_CASE("gradcheck avg_pool2d 3x3 stride 2 pad 1, padding excluded") {
+TEST_CASE("gradcheck avg_pool2d 3x3 stride 2 pad 1 / padding excluded") {
   check_gradcheck([](const V& v) { return avg_pool2d(v[0], {3, 3}, {2, 2}, {1, 1}, false); }, {randn({1, 2, 7, 6}, 320)});
 }
 TEST_CASE("gradcheck avg_pool2d ceil_mode") {
   check_gradcheck([](const V& v) { return avg_pool2d(v[0], {3, 2}, {2, 2}, {1, 0}, true, true); },
                   {randn({1, 2, 6, 5}, 330)});
 }
-TEST_CASE("gradcheck avg_pool2d ceil_mode, padding excluded") {
+TEST_CASE("gradcheck avg_pool2d ceil_mode / padding excluded") {
   check_gradcheck([](const V& v) { return avg_pool2d(v[0], {3, 3}, {2, 2}, {1, 1}, false, true); },
                   {randn({1, 1, 6, 6}, 335)});
 }
