@@ -1,0 +1,16 @@
+// Declares the differentiable normalisations on Var: batch norm (running statistics are plain
+// buffers, updated in training), layer norm over the last axis, and layer norm over NCHW channels.
+#pragma once
+#include "autograd/var.h"
+#include "engine/ops/norm.h"
+
+namespace cuttle::autograd {
+
+// weight, bias: [C] or undefined Vars. running_mean / running_var: [C] buffers (or undefined Tensors
+// in training), updated in place when training.
+Var batch_norm(const Var& x, const Var& weight, const Var& bias, const Tensor& running_mean,
+               const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+Var layer_norm(const Var& x, const Var& weight, const Var& bias, double eps = 1e-5);
+Var layer_norm2d(const Var& x, const Var& weight, const Var& bias, double eps = 1e-6);
+
+}  // namespace cuttle::autograd

@@ -1,0 +1,227 @@
+// CPU kernels of 2-D convolution (engine/ops/conv.h): im2col + GEMM per sample and group, direct
+// kernels for depthwise convolution, and a copy-free path for 1x1 convolutions.
+#include <algorithm>
+#include <vector>
+
+#include "engine/cpu/conv_depthwise.h"
+#include "engine/cpu/conv_geometry.h"
+#include "engine/cpu/cpu_only.h"
+#include "engine/cpu/gemm.h"
+#include "engine/dispatch.h"
+#include "engine/parallel.h"
+
+namespace cuttle::engine {
+
+using cpu::ConvGeom;
+using cpu::valid_range;
+
+Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
+  CUTTLE_CHECK(x.size() == 4, "conv2d: input must be [N,C,H,W], got ", shape_str(x));
+  CUTTLE_CHECK(w.size() == 4, "conv2d: weight must be [O,C/groups,kh,kw], got ", shape_str(w));
+  CUTTLE_CHECK(p.stride_h >= 1 && p.stride_w >= 1 && p.dil_h >= 1 && p.dil_w >= 1 && p.pad_h >= 0 &&
+                   p.pad_w >= 0 && p.groups >= 1,
+               "conv2d: invalid parameters stride (", p.stride_h, ",", p.stride_w, ") padding (", p.pad_h, ",",
+               p.pad_w, ") dilation (", p.dil_h, ",", p.dil_w, ") groups ", p.groups);
+  CUTTLE_CHECK(x[1] % p.groups == 0 && w[0] % p.groups == 0, "conv2d: groups ", p.groups,
+               " must divide the input channels (", x[1], ") and the output channels (", w[0], ")");
+  CUTTLE_CHECK(w[1] * p.groups == x[1], "conv2d: input ", shape_str(x), " has ", x[1], " channels, weight ",
+               shape_str(w), " expects ", w[1] * p.groups, " (groups ", p.groups, ")");
+  const int64_t oh = (x[2] + 2 * p.pad_h - p.dil_h * (w[2] - 1) - 1) / p.stride_h + 1;
+  const int64_t ow = (x[3] + 2 * p.pad_w - p.dil_w * (w[3] - 1) - 1) / p.stride_w + 1;
+  CUTTLE_CHECK(w[2] >= 1 && w[3] >= 1 && x[2] + 2 * p.pad_h >= p.dil_h * (w[2] - 1) + 1 &&
+                   x[3] + 2 * p.pad_w >= p.dil_w * (w[3] - 1) + 1,
+               "conv2d: kernel ", w[2], "x", w[3], " (dilation ", p.dil_h, ",", p.dil_w,
+               ") is larger than the padded input ", shape_str(x), " (padding ", p.pad_h, ",", p.pad_w, ")");
+  return {x[0], w[0], oh, ow};
+}
+
+namespace {
+
+int64_t row_grain(int64_t row_len) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, row_len)); }
+
+// col[K x P] of one group of one sample; `x` points at the group's first channel.
+template <typename T>
+void im2col(const T* x, const ConvGeom& g, T* col) {
+  const int64_t taps = g.kh * g.kw;
+  parallel_for(0, g.K, row_grain(g.P), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t c = r / taps, ki = r % taps / g.kw, kj = r % g.kw;
+      const int64_t row_off = ki * g.dh - g.ph, col_off = kj * g.dw - g.pw;
+      int64_t ow0, ow1;
+      valid_range(col_off, g.sw, g.W, g.OW, ow0, ow1);
+      const T* xc = x + c * g.H * g.W;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        T* out = col + r * g.P + oh * g.OW;
+        const int64_t ih = oh * g.sh + row_off;
+        if (ih < 0 || ih >= g.H) {
+          std::fill(out, out + g.OW, T(0));
+          continue;
+        }
+        const T* xr = xc + ih * g.W + col_off;
+        std::fill(out, out + ow0, T(0));
+        for (int64_t ow = ow0; ow < ow1; ++ow) out[ow] = xr[ow * g.sw];
+        std::fill(out + ow1, out + g.OW, T(0));
+      }
+    }
+  });
+}
+
+// Adds col[K x P] back into the group's input channels (overwriting them); one thread per channel.
+template <typename T>
+void col2im(const T* col, const ConvGeom& g, T* x) {
+  const int64_t taps = g.kh * g.kw;
+  parallel_for(0, g.Cg, row_grain(g.P * taps), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      T* xc = x + c * g.H * g.W;
+      std::fill(xc, xc + g.H * g.W, T(0));
+      for (int64_t t = 0; t < taps; ++t) {
+        const int64_t ki = t / g.kw, kj = t % g.kw;
+        const int64_t row_off = ki * g.dh - g.ph, col_off = kj * g.dw - g.pw;
+        int64_t oh0, oh1, ow0, ow1;
+        valid_range(row_off, g.sh, g.H, g.OH, oh0, oh1);
+        valid_range(col_off, g.sw, g.W, g.OW, ow0, ow1);
+        const T* cr = col + (c * taps + t) * g.P;
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+          T* xr = xc + (oh * g.sh + row_off) * g.W + col_off;
+          const T* in = cr + oh * g.OW;
+          for (int64_t ow = ow0; ow < ow1; ++ow) xr[ow * g.sw] += in[ow];
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void forward_gemm(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
+  std::vector<T> col(g.is_pointwise() ? 0 : g.K * g.P);
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t gr = 0; gr < g.groups; ++gr) {
+      const T* xg = x + (n * g.C + gr * g.Cg) * g.H * g.W;
+      const T* cols = xg;
+      if (!g.is_pointwise()) {
+        im2col(xg, g, col.data());
+        cols = col.data();
+      }
+      T* yg = y + (n * g.O + gr * g.Og) * g.P;
+      if (b)
+        for (int64_t o = 0; o < g.Og; ++o) std::fill(yg + o * g.P, yg + (o + 1) * g.P, b[gr * g.Og + o]);
+      cpu::gemm<T>(false, false, g.Og, g.P, g.K, w + gr * g.Og * g.K, g.K, cols, g.P, yg, g.P, b != nullptr);
+    }
+}
+
+template <typename T>
+void backward_input_gemm(const T* gy, const T* w, T* gx, const ConvGeom& g) {
+  std::vector<T> col(g.is_pointwise() ? 0 : g.K * g.P);
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t gr = 0; gr < g.groups; ++gr) {
+      T* gxg = gx + (n * g.C + gr * g.Cg) * g.H * g.W;
+      T* cols = g.is_pointwise() ? gxg : col.data();
+      // cols[K x P] = W_g^T [K x Og] * gy_g [Og x P]
+      cpu::gemm<T>(true, false, g.K, g.P, g.Og, w + gr * g.Og * g.K, g.K, gy + (n * g.O + gr * g.Og) * g.P, g.P,
+                   cols, g.P, false);
+      if (!g.is_pointwise()) col2im(cols, g, gxg);
+    }
+}
+
+template <typename T>
+void backward_weight_gemm(const T* gy, const T* x, T* gw, const ConvGeom& g) {
+  std::vector<T> col(g.is_pointwise() ? 0 : g.K * g.P);
+  std::fill(gw, gw + g.O * g.K, T(0));
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t gr = 0; gr < g.groups; ++gr) {
+      const T* xg = x + (n * g.C + gr * g.Cg) * g.H * g.W;
+      const T* cols = xg;
+      if (!g.is_pointwise()) {
+        im2col(xg, g, col.data());
+        cols = col.data();
+      }
+      // gw_g [Og x K] += gy_g [Og x P] * cols^T [P x K]
+      cpu::gemm<T>(false, true, g.Og, g.K, g.P, gy + (n * g.O + gr * g.Og) * g.P, g.P, cols, g.P,
+                   gw + gr * g.Og * g.K, g.K, true);
+    }
+}
+
+void check_grad_out(const char* op, const Tensor& grad_out, const Shape& want) {
+  CUTTLE_CHECK(grad_out.shape() == want, op, ": grad_out ", shape_str(grad_out.shape()), " does not match the ",
+               "convolution's output ", shape_str(want));
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
+  cpu::require_cpu("conv2d", x, w);
+  cpu::require_same_dtype("conv2d", x, w);
+  const ConvGeom g(x.shape(), w.shape(), p);
+  if (bias.defined()) {
+    cpu::require_cpu("conv2d", bias);
+    cpu::require_same_dtype("conv2d", x, bias);
+    CUTTLE_CHECK(bias.dim() == 1 && bias.size(0) == g.O, "conv2d: bias ", shape_str(bias.shape()), " must be [",
+                 g.O, "] for weight ", shape_str(w.shape()));
+  }
+  Tensor out = Tensor::empty(conv2d_output_shape(x.shape(), w.shape(), p), x.dtype());
+  const Tensor xc = x.contiguous(), wc = w.contiguous(), bc = bias.defined() ? bias.contiguous() : Tensor();
+  dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* b = bc.defined() ? bc.data<T>() : nullptr;
+    if (g.is_depthwise()) cpu::depthwise_forward<T>(xc.data<T>(), wc.data<T>(), b, out.data<T>(), g);
+    else forward_gemm<T>(xc.data<T>(), wc.data<T>(), b, out.data<T>(), g);
+  });
+  return out;
+}
+
+Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
+  cpu::require_cpu("conv2d_backward_input", grad_out, w);
+  cpu::require_same_dtype("conv2d_backward_input", grad_out, w);
+  const ConvGeom g(x_shape, w.shape(), p);
+  check_grad_out("conv2d_backward_input", grad_out, conv2d_output_shape(x_shape, w.shape(), p));
+  Tensor gx = Tensor::empty(x_shape, w.dtype());
+  const Tensor gyc = grad_out.contiguous(), wc = w.contiguous();
+  dispatch_float(w.dtype(), "conv2d_backward_input", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (g.is_depthwise()) cpu::depthwise_backward_input<T>(gyc.data<T>(), wc.data<T>(), gx.data<T>(), g);
+    else backward_input_gemm<T>(gyc.data<T>(), wc.data<T>(), gx.data<T>(), g);
+  });
+  return gx;
+}
+
+Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Shape& w_shape, const Conv2dParams& p) {
+  cpu::require_cpu("conv2d_backward_weight", grad_out, x);
+  cpu::require_same_dtype("conv2d_backward_weight", grad_out, x);
+  const ConvGeom g(x.shape(), w_shape, p);
+  check_grad_out("conv2d_backward_weight", grad_out, conv2d_output_shape(x.shape(), w_shape, p));
+  Tensor gw = Tensor::empty(w_shape, x.dtype());
+  const Tensor gyc = grad_out.contiguous(), xc = x.contiguous();
+  dispatch_float(x.dtype(), "conv2d_backward_weight", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (g.is_depthwise()) cpu::depthwise_backward_weight<T>(gyc.data<T>(), xc.data<T>(), gw.data<T>(), g);
+    else backward_weight_gemm<T>(gyc.data<T>(), xc.data<T>(), gw.data<T>(), g);
+  });
+  return gw;
+}
+
+Tensor conv2d_backward_bias(const Tensor& grad_out) {
+  cpu::require_cpu("conv2d_backward_bias", grad_out);
+  CUTTLE_CHECK(grad_out.dim() == 4, "conv2d_backward_bias: grad_out must be [N,O,OH,OW], got ",
+               shape_str(grad_out.shape()));
+  const int64_t N = grad_out.size(0), O = grad_out.size(1), P = grad_out.size(2) * grad_out.size(3);
+  Tensor gb = Tensor::empty({O}, grad_out.dtype());
+  const Tensor gyc = grad_out.contiguous();
+  dispatch_float(grad_out.dtype(), "conv2d_backward_bias", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* gy = gyc.data<T>();
+    T* out = gb.data<T>();
+    parallel_for(0, O, row_grain(N * P), [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o) {
+        T acc = 0;
+        for (int64_t n = 0; n < N; ++n) {
+          const T* r = gy + (n * O + o) * P;
+          for (int64_t i = 0; i < P; ++i) acc += r[i];
+        }
+        out[o] = acc;
+      }
+    });
+  });
+  return gb;
+}
+
+}  // namespace cuttle::engine
