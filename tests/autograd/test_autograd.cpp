@@ -80,7 +80,7 @@ TEST_CASE("misuse errors name the op and the shapes") {
   CHECK_THROWS_AS(Var(Tensor::zeros({1}, DType::i64), true), cuttle::Error);
 }
 
-TEST_CASE("an unused leaf gets no gradient, a constant input none either") {
+TEST_CASE("an unused leaf gets no gradient and a constant input none either") {
   Var used(Tensor::ones({2}, DType::f64), true), unused(Tensor::ones({2}, DType::f64), true);
   Var constant(Tensor::ones({2}, DType::f64));
   sum(used * constant).backward();

@@ -59,7 +59,7 @@ TEST_CASE("AdamW state round-trips through state_dict") {
   CHECK(a.data().to_vector<double>() == b.data().to_vector<double>());
 }
 
-TEST_CASE("SGD with momentum, dampening-free, Nesterov and weight decay") {
+TEST_CASE("SGD with momentum and Nesterov and weight decay") {
   for (bool nesterov : {false, true}) {
     Var p(Tensor::from_vector<double>({1.0}, {1}), true);
     SGDOptions o;

@@ -30,7 +30,7 @@ TEST_CASE("binary ops on non-contiguous operands") {
   for (size_t i = 0; i < xv.size(); ++i) CHECK(rv[i] == doctest::Approx(xv[i] * yv[i]));
 }
 
-TEST_CASE("comparisons, clamp and where") {
+TEST_CASE("comparisons clamp and where") {
   Tensor a = Tensor::from_vector<float>({-2, 0, 3}, {3});
   CHECK(eng::compare_scalar(eng::CompareOp::gt, a, 0).to_vector<int64_t>() == std::vector<int64_t>{0, 0, 1});
   CHECK(eng::compare_scalar(eng::CompareOp::le, a, 0).to_vector<int64_t>() == std::vector<int64_t>{1, 1, 0});

@@ -28,7 +28,7 @@ TEST_CASE("gradcheck broadcasting: both operands broadcast") {
   check_gradcheck([](const V& v) { return v[0] * v[1]; }, {randn({3, 1, 5}, 7), randn({1, 4, 1}, 8)});
 }
 
-TEST_CASE("gradcheck pow, maximum, minimum") {
+TEST_CASE("gradcheck pow maximum minimum") {
   check_gradcheck([](const V& v) { return pow(v[0], v[1]); }, {rand_uniform({5}, 0.5, 2, 9), randn({5}, 10)});
   // Operands kept apart so no element sits on the tie kink.
   Tensor a = randn({6}, 11);
@@ -88,7 +88,7 @@ TEST_CASE("gradcheck var") {
                   {randn({3, 4, 5}, 27)});
 }
 
-TEST_CASE("gradcheck views: permute, slice, select, expand, reshape") {
+TEST_CASE("gradcheck views permute slice select expand reshape") {
   check_gradcheck(
       [](const V& v) {
         Var p = permute(v[0], {2, 0, 1});
