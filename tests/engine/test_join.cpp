@@ -1,6 +1,7 @@
 // Tests of concat, split, chunk, stack and pad (three modes) and pad's backward.
 #include "engine/ops/elementwise.h"
 #include "engine/ops/join.h"
+#include "engine/parallel.h"
 #include "tests/test_util.h"
 
 using namespace cuttle;
@@ -97,6 +98,22 @@ TEST_CASE("pad reflect and replicate on the last two axes") {
         std::vector<float>{6, 2, 4, 3, 1, 2, 3, 1, 2});
   CHECK(fv(eng::pad_backward(g, x.shape(), {2, 1, 1, 0}, PadMode::reflect)) ==
         std::vector<float>{1, 3, 2, 2, 6, 4, 1, 3, 2});
+}
+
+TEST_CASE("pad and its backward give identical results with 1 and 2 threads") {
+  const int saved = eng::num_threads();
+  Tensor x = randn({8, 16, 40, 40}, 20, DType::f32), g = randn({8, 16, 43, 45}, 21, DType::f32);
+  const std::vector<int64_t> pads = {2, 3, 1, 2};
+  std::vector<std::vector<float>> r1, r2;
+  for (auto* r : {&r1, &r2}) {
+    eng::set_num_threads(r == &r1 ? 1 : 2);
+    for (PadMode m : {PadMode::constant, PadMode::reflect, PadMode::replicate}) {
+      r->push_back(fv(eng::pad(x, pads, m)));
+      r->push_back(fv(eng::pad_backward(g, x.shape(), pads, m)));
+    }
+  }
+  eng::set_num_threads(saved);
+  CHECK(r1 == r2);
 }
 
 }  // TEST_SUITE
