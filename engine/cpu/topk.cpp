@@ -1,0 +1,85 @@
+// CPU kernel of topk (engine/ops/index.h): a partial sort of each lane's positions under a strict
+// order that breaks ties by index, so the selection is unique and thread-count independent.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <type_traits>
+#include <vector>
+
+#include "engine/cpu/cpu_only.h"
+#include "engine/cpu/index_util.h"
+#include "engine/ops/index.h"
+#include "engine/parallel.h"
+
+namespace cuttle::engine {
+
+namespace {
+
+template <typename T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
+}
+
+// a ranks before b when it is larger (largest) or smaller (smallest), NaN being the largest value;
+// equal values rank by position.
+template <typename T>
+struct Before {
+  const T* lane;
+  int64_t stride;
+  bool largest;
+  bool operator()(int64_t i, int64_t j) const {
+    const T a = lane[i * stride], b = lane[j * stride];
+    const bool na = is_nan(a), nb = is_nan(b);
+    bool a_first, b_first;
+    if (na || nb) {
+      a_first = largest ? (na && !nb) : (!na && nb);
+      b_first = largest ? (nb && !na) : (!nb && na);
+    } else {
+      a_first = largest ? a > b : a < b;
+      b_first = largest ? b > a : b < a;
+    }
+    return a_first || (!b_first && i < j);
+  }
+};
+
+}  // namespace
+
+TopK topk(const Tensor& x, int64_t k, int64_t axis, bool largest, bool sorted) {
+  cpu::require_cpu("topk", x);
+  CUTTLE_CHECK(x.dim() >= 1, "topk: expected at least a 1-D tensor, got ", x.str());
+  const int a = normalize_axis(axis, x.dim(), "topk");
+  const int64_t n = x.size(a);
+  CUTTLE_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for axis ", a, " of size ", n, " in ", x.str());
+  Shape out_shape = x.shape();
+  out_shape[a] = k;
+  TopK r{Tensor::empty(out_shape, x.dtype()), Tensor::empty(out_shape, DType::i64)};
+  const cpu::AxisDims d = cpu::axis_dims(x.shape(), a);
+  const Tensor xc = x.contiguous();
+  dispatch_numeric(x.dtype(), "topk", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = xc.data<T>();
+    T* pv = r.values.data<T>();
+    int64_t* pi = r.indices.data<int64_t>();
+    const int64_t lanes = d.outer * d.inner;
+    parallel_for(0, lanes, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+      std::vector<int64_t> order(n);
+      for (int64_t l = b; l < e; ++l) {
+        const int64_t o = l / d.inner, j = l % d.inner;
+        const T* lane = px + o * n * d.inner + j;
+        std::iota(order.begin(), order.end(), 0);
+        const Before<T> before{lane, d.inner, largest};
+        std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+        if (!sorted) std::sort(order.begin(), order.begin() + k);
+        const int64_t out_base = o * k * d.inner + j;
+        for (int64_t t = 0; t < k; ++t) {
+          pv[out_base + t * d.inner] = lane[order[t] * d.inner];
+          pi[out_base + t * d.inner] = order[t];
+        }
+      }
+    });
+  });
+  return r;
+}
+
+}  // namespace cuttle::engine
