@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "engine/cpu/cpu_only.h"
-#include "engine/cpu/gemm_tile.h"
+#include "engine/cpu/gemm.h"
 #include "engine/cpu/strided_loop.h"
 #include "engine/dispatch.h"
 #include "engine/ops/linalg.h"
@@ -11,13 +11,6 @@
 namespace cuttle::engine {
 
 namespace {
-
-// Tile sizes: multiples of every register block Eigen uses (mr <= 48, nr <= 8), fixed so the tiling,
-// and with it the rounding, depends on the shapes only.
-constexpr int64_t kTileRows = 192;
-constexpr int64_t kTileCols = 256;
-// About this many multiply-adds per parallel chunk.
-constexpr int64_t kGemmGrain = int64_t(1) << 18;
 
 // How a [..., R, C] operand is read: its matrix layout, and for each output batch index the element
 // offset of its matrix (broadcast batch axes repeat an offset).
@@ -85,21 +78,10 @@ void batched_gemm(Tensor& out, const Operand& A, const Operand& B, int64_t M, in
   }
   const T* pa = A.t.data<T>();
   const T* pb = B.t.data<T>();
-  T* pc = out.data<T>();
-  const int64_t tr = (rows + kTileRows - 1) / kTileRows, tc = (N + kTileCols - 1) / kTileCols;
-  const int64_t per_batch = tr * tc;
-  const int64_t tile_work = std::min(rows, kTileRows) * std::min(N, kTileCols) * std::max<int64_t>(K, 1);
-  const int64_t grain = std::max<int64_t>(1, kGemmGrain / std::max<int64_t>(tile_work, 1));
-  parallel_for(0, nb * per_batch, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t job = begin; job < end; ++job) {
-      const int64_t b = job / per_batch, t = job % per_batch;
-      const int64_t r0 = (t / tc) * kTileRows, c0 = (t % tc) * kTileCols;
-      const int64_t m = std::min(kTileRows, rows - r0), n = std::min(kTileCols, N - c0);
-      cpu::MatRef<T> ra{pa + A.batch_offsets[b] + (A.col_major ? r0 : r0 * A.ld), A.ld, A.col_major};
-      cpu::MatRef<T> rb{pb + B.batch_offsets[b] + (B.col_major ? c0 * B.ld : c0), B.ld, B.col_major};
-      cpu::gemm_tile<T>(m, n, K, ra, rb, pc + b * M * N + r0 * N + c0, N);
-    }
-  });
+  cpu::gemm_batched<T>(
+      nb, rows, N, K, [&](int64_t b) { return cpu::MatRef<T>{pa + A.batch_offsets[b], A.ld, A.col_major}; },
+      [&](int64_t b) { return cpu::MatRef<T>{pb + B.batch_offsets[b], B.ld, B.col_major}; }, out.data<T>(), M * N, N,
+      /*accumulate=*/true);
 }
 
 }  // namespace
