@@ -48,7 +48,7 @@ void report(const std::string& name, const std::string& shape, const Timing& t, 
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_ops: CPU op micro-benchmarks (median ms per call)"};
-  int warmup = 2, reps = 9, threads = 0;
+  int warmup = 5, reps = 21, threads = 0;
   app.add_option("--warmup", warmup, "untimed calls before timing")->capture_default_str();
   app.add_option("--reps", reps, "timed calls; the median is reported")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "CPU threads (0 = OpenMP default)")->capture_default_str();

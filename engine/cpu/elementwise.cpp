@@ -4,6 +4,7 @@
 
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/strided_loop.h"
+#include "engine/cpu/unary_vectorized.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
 
@@ -193,6 +194,9 @@ Tensor unary(UnaryOp op, const Tensor& x, double param) {
   const char* name = unary_op_name(op);
   cpu::require_cpu(name, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
+  if (x.dtype() == DType::f32 && x.is_contiguous() &&
+      cpu::unary_vectorized(op, x.data<float>(), out.data<float>(), x.numel(), (float)param))
+    return out;
   if (op == UnaryOp::neg || op == UnaryOp::abs || op == UnaryOp::sign || op == UnaryOp::square ||
       op == UnaryOp::relu) {
     dispatch_numeric(x.dtype(), name, [&](auto tag) {
@@ -227,6 +231,11 @@ Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Ten
   CUTTLE_CHECK(grad.shape() == x.shape() && y.shape() == x.shape(), name, "_backward: shapes ",
                grad.str(), ", ", x.str(), ", ", y.str(), " differ");
   Tensor out = Tensor::empty(x.shape(), x.dtype());
+  if (x.dtype() == DType::f32 && x.is_contiguous() && y.is_contiguous() && grad.is_contiguous() &&
+      y.dtype() == DType::f32 && grad.dtype() == DType::f32 &&
+      cpu::unary_backward_vectorized(op, grad.data<float>(), x.data<float>(), y.data<float>(), out.data<float>(),
+                                     x.numel()))
+    return out;
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T p = static_cast<T>(param);

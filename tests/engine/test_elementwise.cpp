@@ -91,3 +91,38 @@ TEST_CASE("in-place updates") {
 }
 
 }
+
+TEST_SUITE("engine") {
+
+// The f32 fast paths (Eigen SIMD) must agree with the f64 generic kernels.
+TEST_CASE("vectorised f32 unary ops match the f64 kernels") {
+  Tensor x64 = rand_uniform({5000}, -12, 12, 31);
+  Tensor pos64 = rand_uniform({5000}, 1e-3, 50, 32);
+  Tensor g64 = randn({5000}, 33);
+  using U = eng::UnaryOp;
+  for (U op : {U::neg, U::exp, U::abs, U::square, U::erf, U::relu, U::sigmoid, U::tanh, U::gelu, U::log, U::sqrt,
+               U::rsqrt}) {
+    const bool needs_positive = op == U::log || op == U::sqrt || op == U::rsqrt;
+    Tensor in = needs_positive ? pos64 : x64;
+    if (op == U::exp) in = eng::clamp(in, -12, 8);
+    Tensor ref = eng::unary(op, in);
+    Tensor got = eng::unary(op, in.to(DType::f32));
+    std::vector<double> r = ref.to_vector<double>(), o = got.to_vector<double>();
+    for (size_t i = 0; i < r.size(); ++i) {
+      INFO(eng::unary_op_name(op), " at ", in.to_vector<double>()[i]);
+      CHECK(std::abs(o[i] - r[i]) <= 1e-6 + 3e-6 * std::abs(r[i]));
+    }
+  }
+  for (U op : {U::gelu, U::sigmoid, U::tanh, U::relu}) {
+    Tensor y64 = eng::unary(op, x64);
+    Tensor ref = eng::unary_backward(op, g64, x64, y64);
+    Tensor got = eng::unary_backward(op, g64.to(DType::f32), x64.to(DType::f32), y64.to(DType::f32));
+    std::vector<double> r = ref.to_vector<double>(), o = got.to_vector<double>();
+    for (size_t i = 0; i < r.size(); ++i) {
+      INFO(eng::unary_op_name(op), " backward at ", x64.to_vector<double>()[i]);
+      CHECK(std::abs(o[i] - r[i]) <= 1e-6 + 3e-6 * std::abs(r[i]));
+    }
+  }
+}
+
+}

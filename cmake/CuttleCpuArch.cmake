@@ -1,0 +1,20 @@
+# Chooses -march for the CPU kernels (sets CUTTLE_MARCH, empty = the compiler's baseline).
+# AUTO picks x86-64-v3 (AVX2 + FMA: 2-3x faster Eigen GEMM than the SSE2 baseline) when the build
+# machine has those instructions, so a binary built here also runs on the GPU machines.
+string(TOLOWER "${CUTTLE_CPU_ARCH}" cuttle_arch)
+set(CUTTLE_MARCH "")
+if(cuttle_arch STREQUAL "auto")
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND EXISTS /proc/cpuinfo)
+    file(READ /proc/cpuinfo cuttle_cpuinfo)
+    if(cuttle_cpuinfo MATCHES "[ \t]avx2[ \t\n]" AND cuttle_cpuinfo MATCHES "[ \t]fma[ \t\n]")
+      set(CUTTLE_MARCH x86-64-v3)
+    endif()
+  endif()
+elseif(NOT cuttle_arch STREQUAL "baseline")
+  set(CUTTLE_MARCH ${CUTTLE_CPU_ARCH})
+endif()
+if(CUTTLE_MARCH)
+  message(STATUS "cuttle: CPU kernels built with -march=${CUTTLE_MARCH}")
+else()
+  message(STATUS "cuttle: CPU kernels built for the baseline instruction set")
+endif()
