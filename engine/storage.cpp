@@ -5,12 +5,23 @@
 #include <new>
 
 #include "engine/error.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/caching_allocator.h"
+#include "engine/cuda/runtime.h"
+#endif
 
 namespace cuttle::engine {
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  CUTTLE_CHECK(device.is_cpu(), "Storage: device ", device.str(),
-               " is not available (this build has only the CPU backend)");
+  if (device.is_cuda()) {
+#ifdef CUTTLE_WITH_CUDA
+    void* p = cuda::device_alloc(nbytes, device.index, cuda::stream(device.index));
+    data_ = std::shared_ptr<void>(p, [](void* q) { cuda::device_free(q); });
+    return;
+#else
+    CUTTLE_FAIL("Storage: device ", device.str(), " is not available (this build has only the CPU backend)");
+#endif
+  }
   // aligned_alloc needs a size that is a multiple of the alignment.
   size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded);

@@ -7,6 +7,9 @@
 
 #include "engine/cpu/strided_loop.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/copy.h"
+#endif
 
 namespace cuttle::engine {
 
@@ -33,7 +36,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  std::memset(t.raw_data(), 0, t.numel() * dtype_size(dtype));
+  if (device.is_cpu()) std::memset(t.raw_data(), 0, t.numel() * dtype_size(dtype));
+  else t.fill_(0.0);
   return t;
 }
 
@@ -105,6 +109,7 @@ T Tensor::item() const {
 
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
+  CUTTLE_CHECK(device().is_cpu(), "to_vector: tensor ", str(), " is on a GPU; copy it with to(Device::cpu()) first");
   Tensor c = to(dtype_of<T>::value).contiguous();
   const T* p = c.data<T>();
   return std::vector<T>(p, p + c.numel());
@@ -232,9 +237,16 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
 // ---- copies ----
 void Tensor::copy_(const Tensor& src) {
   CUTTLE_CHECK(defined() && src.defined(), "copy_: undefined tensor");
-  CUTTLE_CHECK(device().is_cpu() && src.device().is_cpu(), "copy_: only CPU tensors in this build");
   Shape b = broadcast_shapes(src.shape(), shape_, "copy_");
   CUTTLE_CHECK(b == shape_, "copy_: source ", src.str(), " does not broadcast to destination ", str());
+  if (device().is_cuda() || src.device().is_cuda()) {
+#ifdef CUTTLE_WITH_CUDA
+    cuda::copy(*this, src);
+    return;
+#else
+    CUTTLE_FAIL("copy_: ", src.str(), " -> ", str(), " needs the CUDA backend, which this build does not have");
+#endif
+  }
   std::array<Shape, 2> st{strides_, cpu::broadcast_strides(src.shape(), src.strides(), shape_)};
   dispatch_all(dtype_, [&](auto dt) {
     using D = typename decltype(dt)::type;
@@ -276,10 +288,18 @@ Tensor Tensor::to(DType dtype) const {
 
 Tensor Tensor::to(Device dev) const {
   if (dev == device()) return *this;
-  CUTTLE_FAIL("to: device ", dev.str(), " is not available (this build has only the CPU backend)");
+  Tensor out = empty(shape_, dtype_, dev);  // fails clearly where the device is not available
+  out.copy_(*this);
+  return out;
 }
 
 void Tensor::fill_(double value) {
+  if (device().is_cuda()) {
+#ifdef CUTTLE_WITH_CUDA
+    cuda::fill(*this, value);
+    return;
+#endif
+  }
   dispatch_all(dtype_, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T v = static_cast<T>(value);

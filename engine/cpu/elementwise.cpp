@@ -5,7 +5,11 @@
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/strided_loop.h"
 #include "engine/cpu/unary_vectorized.h"
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/elementwise.h"
+#endif
 #include "engine/ops/elementwise.h"
 
 namespace cuttle::engine {
@@ -159,9 +163,11 @@ const char* unary_op_name(UnaryOp op) {
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_op_name(op);
-  cpu::require_cpu(name, a, b);
   cpu::require_same_dtype(name, a, b);
-  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype());
+  const Shape out_shape = broadcast_shapes(a.shape(), b.shape(), name);
+  CUTTLE_ROUTE_CUDA(name, cuda::binary(op, a, b, out_shape), a, b);
+  cpu::require_cpu(name, a, b);
+  Tensor out = Tensor::empty(out_shape, a.dtype());
   dispatch_numeric(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
     binary_loop<T, T, T>(out, a, b, [op](T x, T y) { return apply_binary<T>(op, x, y); });
@@ -169,16 +175,21 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor binary_scalar(BinaryOp op, const Tensor& a, double s) {
-  return binary(op, a, Tensor::scalar(s, a.dtype()));
-}
-Tensor rsub_scalar(double s, const Tensor& a) { return binary(BinaryOp::sub, Tensor::scalar(s, a.dtype()), a); }
-Tensor rdiv_scalar(double s, const Tensor& a) { return binary(BinaryOp::div, Tensor::scalar(s, a.dtype()), a); }
+namespace {
+// A 0-d operand on the tensor's own device, so scalar ops route like tensor ops.
+Tensor scalar_like(double s, const Tensor& a) { return Tensor::full({}, s, a.dtype(), a.device()); }
+}  // namespace
+
+Tensor binary_scalar(BinaryOp op, const Tensor& a, double s) { return binary(op, a, scalar_like(s, a)); }
+Tensor rsub_scalar(double s, const Tensor& a) { return binary(BinaryOp::sub, scalar_like(s, a), a); }
+Tensor rdiv_scalar(double s, const Tensor& a) { return binary(BinaryOp::div, scalar_like(s, a), a); }
 
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
-  cpu::require_cpu("compare", a, b);
   cpu::require_same_dtype("compare", a, b);
-  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), "compare"), DType::boolean);
+  const Shape out_shape = broadcast_shapes(a.shape(), b.shape(), "compare");
+  CUTTLE_ROUTE_CUDA("compare", cuda::compare(op, a, b, out_shape), a, b);
+  cpu::require_cpu("compare", a, b);
+  Tensor out = Tensor::empty(out_shape, DType::boolean);
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     binary_loop<bool, T, T>(out, a, b, [op](T x, T y) { return apply_compare<T>(op, x, y); });
@@ -186,12 +197,11 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor compare_scalar(CompareOp op, const Tensor& a, double s) {
-  return compare(op, a, Tensor::scalar(s, a.dtype()));
-}
+Tensor compare_scalar(CompareOp op, const Tensor& a, double s) { return compare(op, a, scalar_like(s, a)); }
 
 Tensor unary(UnaryOp op, const Tensor& x, double param) {
   const char* name = unary_op_name(op);
+  CUTTLE_ROUTE_CUDA(name, cuda::unary(op, x, param), x);
   cpu::require_cpu(name, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   if (x.dtype() == DType::f32 && x.is_contiguous() &&
@@ -227,9 +237,10 @@ Tensor unary(UnaryOp op, const Tensor& x, double param) {
 
 Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Tensor& y, double param) {
   const char* name = unary_op_name(op);
-  cpu::require_cpu(name, grad, x, y);
   CUTTLE_CHECK(grad.shape() == x.shape() && y.shape() == x.shape(), name, "_backward: shapes ",
                grad.str(), ", ", x.str(), ", ", y.str(), " differ");
+  CUTTLE_ROUTE_CUDA(name, cuda::unary_backward(op, grad, x, y, param), grad, x, y);
+  cpu::require_cpu(name, grad, x, y);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   if (x.dtype() == DType::f32 && x.is_contiguous() && y.is_contiguous() && grad.is_contiguous() &&
       y.dtype() == DType::f32 && grad.dtype() == DType::f32 &&

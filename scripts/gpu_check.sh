@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine against a build folder made with -DCUTTLE_CUDA=ON (default build-cuda/,
+# built on a development machine with -DCMAKE_CUDA_ARCHITECTURES=90 and carried over): device facts,
+# the gpu-labelled tests, the whole suite on that build, and a short summary last.
+# Test executables are run directly (CTest files hold the build machine's absolute paths).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-cuda}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+summary=()
+run() {
+  local name=$1; shift
+  local start=$(date +%s)
+  if "$@"; then summary+=("PASS  $name ($(( $(date +%s) - start )) s)"); else summary+=("FAIL  $name"); fi
+}
+run "gpu tests" "$build/bin/cuttle_tests" -ts=gpu
+run "all tests on the CUDA build" "$build/bin/cuttle_tests"
+if command -v compute-sanitizer >/dev/null; then
+  run "compute-sanitizer memcheck (gpu tests)" compute-sanitizer --tool memcheck --error-exitcode 1 "$build/bin/cuttle_tests" -ts=gpu
+fi
+echo
+echo "== gpu_check summary =="
+printf '%s\n' "${summary[@]}"

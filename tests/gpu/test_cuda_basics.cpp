@@ -1,0 +1,127 @@
+// GPU tests (label "gpu"): the CUDA allocator, copies between devices, and the element-wise kernels
+// compared with the CPU backend. Each skips with a message where no GPU (or no CUDA build) exists.
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+#include "tests/test_util.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/caching_allocator.h"
+#include "engine/cuda/runtime.h"
+#endif
+
+using namespace cuttle;
+using namespace cuttle::test;
+namespace eng = cuttle::engine;
+
+namespace {
+bool gpu_present() {
+#ifdef CUTTLE_WITH_CUDA
+  if (eng::cuda::available()) return true;
+  MESSAGE("skipped: no CUDA device visible");
+#else
+  MESSAGE("skipped: built without the CUDA backend");
+#endif
+  return false;
+}
+const eng::Device kGpu = eng::Device::cuda(0);
+const eng::Device kCpu = eng::Device::cpu();
+}  // namespace
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("cuda copies round-trip with strides and dtype conversion") {
+  if (!gpu_present()) return;
+  for (int64_t n : {1, 3, 7, 33, 1000}) {
+    Tensor x = randn({n, 5}, 1, DType::f32);
+    Tensor d = x.to(kGpu);
+    CHECK(d.device() == kGpu);
+    CHECK(d.to(kCpu).to_vector<float>() == x.to_vector<float>());
+    // Device-side transpose copy and conversion, then back.
+    Tensor t = d.transpose(0, 1).contiguous();
+    CHECK(t.to(kCpu).to_vector<float>() == x.transpose(0, 1).contiguous().to_vector<float>());
+    CHECK(d.to(DType::f64).to(kCpu).to_vector<double>() == x.to(DType::f64).to_vector<double>());
+    // Host strided source into a device slice.
+    Tensor z = Tensor::zeros({n, 10}, DType::f32, kGpu);
+    z.slice(1, 0, 10, 2).copy_(x);
+    CHECK(z.to(kCpu).slice(1, 0, 10, 2).contiguous().to_vector<float>() == x.to_vector<float>());
+    CHECK(eng::sum(z.to(kCpu).slice(1, 1, 10, 2)).item() == 0.0);
+  }
+  Tensor f = Tensor::full({3, 4}, 2.5, DType::f64, kGpu);
+  CHECK(f.to(kCpu).to_vector<double>() == std::vector<double>(12, 2.5));
+  CHECK_THROWS_AS(f.to_vector<double>(), cuttle::Error);  // no hidden copies
+}
+
+TEST_CASE("cuda binary and compare kernels match the CPU with broadcasting") {
+  if (!gpu_present()) return;
+  // Exact arithmetic is expected for add/sub/mul/max/min (IEEE, same rounding); div and pow get a
+  // few ulp because the GPU's division and powf differ from glibc's in the last bit.
+  const std::vector<std::pair<Shape, Shape>> cases = {{{33, 7}, {33, 7}}, {{3, 1, 5}, {1, 4, 1}}, {{7}, {1, 1}}, {{1}, {2, 3}}};
+  using B = eng::BinaryOp;
+  for (auto [sa, sb] : cases)
+    for (B op : {B::add, B::sub, B::mul, B::div, B::maximum, B::minimum, B::pow}) {
+      Tensor a = rand_uniform(sa, 0.5, 2.0, 3, DType::f32), b = rand_uniform(sb, 0.5, 2.0, 4, DType::f32);
+      Tensor ref = eng::binary(op, a, b);
+      Tensor got = eng::binary(op, a.to(kGpu), b.to(kGpu)).to(kCpu);
+      CHECK(max_rel_diff(got, ref) <= 1e-6);
+      Tensor c = eng::compare(eng::CompareOp::lt, a.to(kGpu), b.to(kGpu)).to(kCpu);
+      CHECK(c.to_vector<int64_t>() == eng::compare(eng::CompareOp::lt, a, b).to_vector<int64_t>());
+    }
+  Tensor a = rand_uniform({5}, 0.5, 2, 5, DType::f64);
+  CHECK(max_rel_diff(eng::binary_scalar(B::mul, a.to(kGpu), 3.0).to(kCpu), eng::binary_scalar(B::mul, a, 3.0)) == 0);
+  CHECK_THROWS_AS(eng::add(a.to(kGpu), a), cuttle::Error);  // mixed devices
+}
+
+TEST_CASE("cuda unary kernels and their derivatives match the CPU") {
+  if (!gpu_present()) return;
+  using U = eng::UnaryOp;
+  for (DType dt : {DType::f32, DType::f64}) {
+    // f32 tolerance: CUDA's expf/erff/tanhf are within 2 ulp, the CPU's SIMD versions within a few;
+    // relative 1e-5 covers both. f64: both sides are within 1-2 ulp of the true value.
+    const double tol = dt == DType::f32 ? 1e-5 : 1e-12;
+    Tensor x = rand_uniform({37, 3}, -4, 4, 6, dt), pos = rand_uniform({37, 3}, 0.1, 4, 7, dt);
+    Tensor g = randn({37, 3}, 8, dt);
+    for (U op : {U::neg, U::exp, U::log, U::sqrt, U::rsqrt, U::abs, U::sign, U::sin, U::cos, U::square, U::reciprocal,
+                 U::erf, U::relu, U::sigmoid, U::tanh, U::gelu, U::softplus, U::elu, U::log1p, U::expm1}) {
+      const bool positive = op == U::log || op == U::sqrt || op == U::rsqrt || op == U::reciprocal;
+      Tensor in = positive ? pos : x;
+      INFO(eng::unary_op_name(op), " ", eng::dtype_name(dt));
+      Tensor y = eng::unary(op, in, 1.3);
+      Tensor yg = eng::unary(op, in.to(kGpu), 1.3);
+      CHECK(max_rel_diff(yg.to(kCpu), y) <= tol);
+      Tensor d = eng::unary_backward(op, g, in, y, 1.3);
+      Tensor dg = eng::unary_backward(op, g.to(kGpu), in.to(kGpu), yg, 1.3);
+      CHECK(max_rel_diff(dg.to(kCpu), d) <= tol * 10);
+      // Strided input path.
+      Tensor tg = eng::unary(op, in.to(kGpu).transpose(0, 1), 1.3);
+      CHECK(max_rel_diff(tg.to(kCpu), eng::unary(op, in.transpose(0, 1), 1.3)) <= tol);
+    }
+  }
+}
+
+#ifdef CUTTLE_WITH_CUDA
+TEST_CASE("cuda caching allocator reuses blocks and reports out-of-memory clearly") {
+  if (!gpu_present()) return;
+  eng::cuda::synchronize(0);
+  const auto before = eng::cuda::allocator_stats(0);
+  for (int i = 0; i < 50; ++i) {
+    Tensor t = Tensor::empty({1 << 20}, DType::f32, kGpu);  // 4 MiB, freed each iteration
+  }
+  const auto after = eng::cuda::allocator_stats(0);
+  CHECK(after.malloc_calls - before.malloc_calls <= 1);
+  CHECK(after.allocated == before.allocated);
+  CHECK(after.peak_allocated >= (size_t(4) << 20));
+  try {
+    Tensor huge = Tensor::empty({int64_t(1) << 46}, DType::f32, kGpu);  // 256 TiB
+    FAIL("expected an out-of-memory error");
+  } catch (const cuttle::Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("out of memory") != std::string::npos);
+    CHECK(m.find("reserved") != std::string::npos);
+  }
+  // Still usable after the failure.
+  CHECK(Tensor::full({4}, 1.0, DType::f32, kGpu).to(kCpu).to_vector<float>() == std::vector<float>(4, 1.0f));
+  eng::cuda::empty_cache(0);
+  CHECK(eng::cuda::allocator_stats(0).reserved <= after.reserved);
+}
+#endif
+
+}
