@@ -81,7 +81,7 @@ void backward(const std::vector<Var>& roots, const std::vector<Tensor>& grads, b
     buffers.erase(n);
     gout.resize(n->num_outputs());
     for (size_t k = 0; k < gout.size(); ++k)
-      if (!gout[k].defined()) gout[k] = Tensor::zeros(n->output_shape(k), n->output_dtype());
+      if (!gout[k].defined()) gout[k] = Tensor::zeros(n->output_shape(k), n->output_dtype(), n->output_device());
     std::vector<Tensor> gin = n->apply(gout, retain_graph);
     gout.clear();
     for (size_t i = 0; i < n->inputs().size(); ++i) {

@@ -11,10 +11,10 @@ std::atomic<uint64_t> g_next_sequence{0};
 }
 
 Node::Node(std::string name, std::vector<Edge> inputs, std::vector<Shape> input_shapes, std::vector<DType> input_dtypes,
-           std::vector<Shape> output_shapes, DType output_dtype, BackwardFn fn)
+           std::vector<Shape> output_shapes, DType output_dtype, engine::Device output_device, BackwardFn fn)
     : name_(std::move(name)), inputs_(std::move(inputs)), input_shapes_(std::move(input_shapes)),
       input_dtypes_(std::move(input_dtypes)), output_shapes_(std::move(output_shapes)), output_dtype_(output_dtype),
-      fn_(std::move(fn)), sequence_nr_(g_next_sequence++) {}
+      output_device_(output_device), fn_(std::move(fn)), sequence_nr_(g_next_sequence++) {}
 
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> pending;

@@ -35,7 +35,7 @@ class Node {
       std::function<std::vector<Tensor>(const std::vector<Tensor>& grad_outputs, const std::vector<bool>& needs)>;
 
   Node(std::string name, std::vector<Edge> inputs, std::vector<Shape> input_shapes, std::vector<DType> input_dtypes,
-       std::vector<Shape> output_shapes, DType output_dtype, BackwardFn fn);
+       std::vector<Shape> output_shapes, DType output_dtype, engine::Device output_device, BackwardFn fn);
   // Releases long chains of nodes iteratively: a recursive release would overflow the stack.
   ~Node();
 
@@ -44,6 +44,7 @@ class Node {
   size_t num_outputs() const { return output_shapes_.size(); }
   const Shape& output_shape(size_t i) const { return output_shapes_[i]; }
   DType output_dtype() const { return output_dtype_; }
+  engine::Device output_device() const { return output_device_; }
   uint64_t sequence_nr() const { return sequence_nr_; }
   bool released() const { return !fn_; }
 
@@ -58,6 +59,7 @@ class Node {
   std::vector<DType> input_dtypes_;
   std::vector<Shape> output_shapes_;
   DType output_dtype_;
+  engine::Device output_device_;
   BackwardFn fn_;
   uint64_t sequence_nr_;
 };

@@ -91,7 +91,8 @@ std::vector<Var> record(const char* name, std::vector<Tensor> outputs, const std
   std::vector<Shape> out_shapes;
   for (const Tensor& t : outputs) out_shapes.push_back(t.shape());
   auto node = std::make_shared<Node>(name, std::move(edges), std::move(in_shapes), std::move(in_dtypes),
-                                     std::move(out_shapes), outputs.at(0).dtype(), std::move(fn));
+                                     std::move(out_shapes), outputs.at(0).dtype(), outputs.at(0).device(),
+                                     std::move(fn));
   for (size_t i = 0; i < outputs.size(); ++i) out.emplace_back(std::move(outputs[i]), node, (int)i);
   return out;
 }

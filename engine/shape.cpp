@@ -46,8 +46,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 int normalize_axis(int64_t axis, int64_t ndim, const char* op) {
   int64_t a = axis < 0 ? axis + ndim : axis;
-  CUTTLE_CHECK(a >= 0 && a < std::max<int64_t>(ndim, 1), op, ": axis ", axis, " out of range for ", ndim,
-               " dimensions");
+  CUTTLE_CHECK(a >= 0 && a < ndim, op, ": axis ", axis, " out of range for ", ndim, " dimensions");
   return (int)a;
 }
 
@@ -55,6 +54,10 @@ std::vector<int> normalize_axes(const std::vector<int64_t>& axes, int64_t ndim, 
   std::vector<int> out;
   if (axes.empty()) {
     for (int i = 0; i < ndim; ++i) out.push_back(i);
+    return out;
+  }
+  if (ndim == 0) {  // a 0-d tensor has no axes: 0 and -1 name the value itself, as in PyTorch
+    for (int64_t a : axes) CUTTLE_CHECK(a == 0 || a == -1, op, ": axis ", a, " out of range for a 0-d tensor");
     return out;
   }
   for (int64_t a : axes) out.push_back(normalize_axis(a, ndim, op));

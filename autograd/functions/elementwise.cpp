@@ -58,10 +58,18 @@ Var pow(const Var& a, const Var& b) {
   Tensor out = eng::pow(x, y);
   return record("pow", out, {a, b}, [x, y, out](const auto& g, const auto& needs) {
     Tensor ga, gb;
-    if (needs[0])  // y * x^(y-1)
-      ga = unbroadcast(eng::mul(g[0], eng::mul(y, eng::pow(x, eng::binary_scalar(BinaryOp::sub, y, 1.0)))), x.shape());
-    if (needs[1])  // out * log(x)
-      gb = unbroadcast(eng::mul(g[0], eng::mul(out, eng::unary(eng::UnaryOp::log, x))), y.shape());
+    if (needs[0]) {  // y * x^(y-1), and 0 where y == 0 (not 0 * 0^-1)
+      Tensor d = eng::mul(y, eng::pow(x, eng::binary_scalar(BinaryOp::sub, y, 1.0)));
+      d = eng::where(eng::compare_scalar(CompareOp::eq, y, 0.0), Tensor::zeros({}, x.dtype(), x.device()), d);
+      ga = unbroadcast(eng::mul(g[0], d), x.shape());
+    }
+    if (needs[1]) {  // out * log(x), taken as 0 where x == 0 and y >= 0 (the limit PyTorch uses)
+      Tensor d = eng::mul(out, eng::unary(eng::UnaryOp::log, x));
+      Tensor at_zero = eng::mul(eng::compare_scalar(CompareOp::eq, x, 0.0).to(x.dtype()),
+                                eng::compare_scalar(CompareOp::ge, y, 0.0).to(x.dtype()));
+      d = eng::where(at_zero.to(engine::DType::boolean), Tensor::zeros({}, x.dtype(), x.device()), d);
+      gb = unbroadcast(eng::mul(g[0], d), y.shape());
+    }
     return std::vector<Tensor>{ga, gb};
   });
 }
@@ -71,11 +79,14 @@ Var select_extreme(const char* name, bool is_max, const Var& a, const Var& b) {
   Tensor x = a.data(), y = b.data();
   Tensor out = is_max ? eng::maximum(x, y) : eng::minimum(x, y);
   return record(name, out, {a, b}, [x, y, is_max](const auto& g, const auto& needs) {
-    Tensor pick_a = eng::compare(is_max ? CompareOp::ge : CompareOp::le, x, y);
-    Tensor zero = Tensor::zeros({}, g[0].dtype());
+    // The winner takes the gradient; at a tie each side gets half (as PyTorch).
+    Tensor a_wins = eng::compare(is_max ? CompareOp::gt : CompareOp::lt, x, y);
+    Tensor tie = eng::compare(CompareOp::eq, x, y);
+    Tensor zero = Tensor::zeros({}, g[0].dtype(), g[0].device());
+    Tensor half = eng::binary_scalar(BinaryOp::mul, g[0], 0.5);
     Tensor ga, gb;
-    if (needs[0]) ga = unbroadcast(eng::where(pick_a, g[0], zero), x.shape());
-    if (needs[1]) gb = unbroadcast(eng::where(pick_a, zero, g[0]), y.shape());
+    if (needs[0]) ga = unbroadcast(eng::where(a_wins, g[0], eng::where(tie, half, zero)), x.shape());
+    if (needs[1]) gb = unbroadcast(eng::where(a_wins, zero, eng::where(tie, half, g[0])), y.shape());
     return std::vector<Tensor>{ga, gb};
   });
 }
@@ -97,6 +108,7 @@ Var mul(const Var& a, double s) {
 Var pow(const Var& a, double e) {
   Tensor x = a.data();
   return record("pow_scalar", eng::binary_scalar(BinaryOp::pow, x, e), {a}, [x, e](const auto& g, const auto&) {
+    if (e == 0.0) return std::vector<Tensor>{Tensor::zeros(x.shape(), x.dtype(), x.device())};  // not 0 * 0^-1
     Tensor d = eng::binary_scalar(BinaryOp::mul, eng::binary_scalar(BinaryOp::pow, x, e - 1.0), e);
     return std::vector<Tensor>{eng::mul(g[0], d)};
   });
@@ -134,7 +146,7 @@ Var where(const Tensor& cond, const Var& a, const Var& b) {
   Tensor c = cond;
   Shape sa = a.shape(), sb = b.shape();
   return record("where", eng::where(cond, a.data(), b.data()), {a, b}, [c, sa, sb](const auto& g, const auto& needs) {
-    Tensor zero = Tensor::zeros({}, g[0].dtype());
+    Tensor zero = Tensor::zeros({}, g[0].dtype(), g[0].device());
     Tensor ga, gb;
     if (needs[0]) ga = unbroadcast(eng::where(c, g[0], zero), sa);
     if (needs[1]) gb = unbroadcast(eng::where(c, zero, g[0]), sb);

@@ -16,7 +16,7 @@ TopKResult topk(const Var& x, int64_t k, int64_t axis, bool largest, bool sorted
 Var index_select(const Var& x, int64_t axis, const Tensor& idx) {
   return record("index_select", eng::index_select(x.data(), axis, idx), {x},
                 [idx, axis, s = x.shape()](const auto& g, const auto&) {
-                  return std::vector<Tensor>{eng::index_add(Tensor::zeros(s, g[0].dtype()), axis, idx, g[0])};
+                  return std::vector<Tensor>{eng::index_add(Tensor::zeros(s, g[0].dtype(), g[0].device()), axis, idx, g[0])};
                 });
 }
 
@@ -35,7 +35,7 @@ Var scatter_add(const Var& base, int64_t axis, const Tensor& idx, const Var& src
                     if (picked.shape() == ss) {
                       gsrc = picked;
                     } else {  // src entries beyond idx's extent were unused: zero gradient
-                      gsrc = Tensor::zeros(ss, g[0].dtype());
+                      gsrc = Tensor::zeros(ss, g[0].dtype(), g[0].device());
                       Tensor region = gsrc;
                       for (int64_t d = 0; d < (int64_t)ss.size(); ++d) region = region.slice(d, 0, idx.size(d));
                       region.copy_(picked);

@@ -36,7 +36,7 @@ Var slice(const Var& x, int64_t axis, int64_t start, int64_t end, int64_t step) 
   Shape s = x.shape();
   DType dt = x.dtype();
   return record("slice", out, {x}, [s, dt, axis, start, end, step](const auto& g, const auto&) {
-    Tensor gx = Tensor::zeros(s, dt);
+    Tensor gx = Tensor::zeros(s, dt, g[0].device());
     gx.slice(axis, start, end, step).copy_(g[0]);
     return std::vector<Tensor>{gx};
   });
@@ -47,7 +47,7 @@ Var select(const Var& x, int64_t axis, int64_t index) {
   Shape s = x.shape();
   DType dt = x.dtype();
   return record("select", out, {x}, [s, dt, axis, index](const auto& g, const auto&) {
-    Tensor gx = Tensor::zeros(s, dt);
+    Tensor gx = Tensor::zeros(s, dt, g[0].device());
     gx.select(axis, index).copy_(g[0]);
     return std::vector<Tensor>{gx};
   });

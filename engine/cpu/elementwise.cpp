@@ -26,8 +26,8 @@ T apply_binary(BinaryOp op, T a, T b) {
     case BinaryOp::pow:
       if constexpr (std::is_floating_point_v<T>) return std::pow(a, b);
       else return static_cast<T>(std::pow((double)a, (double)b));
-    case BinaryOp::maximum: return a > b ? a : b;
-    case BinaryOp::minimum: return a < b ? a : b;
+    case BinaryOp::maximum: return (a > b || a != a) ? a : b;  // a != a: NaN propagates from either side
+    case BinaryOp::minimum: return (a < b || a != a) ? a : b;
   }
   return a;
 }

@@ -18,7 +18,7 @@ constexpr int64_t kPixelBlock = 256;
 struct Ln2dGeom {
   int64_t N, C, HW, blocks;
   explicit Ln2dGeom(const Shape& x) : N(x[0]), C(x[1]), HW(x[2] * x[3]), blocks((HW + kPixelBlock - 1) / kPixelBlock) {}
-  int64_t grain() const { return std::max<int64_t>(1, kParallelGrain / (kPixelBlock * C)); }
+  int64_t grain() const { return std::max<int64_t>(1, kParallelGrain / (kPixelBlock * std::max<int64_t>(C, 1))); }
 };
 
 // Runs fn(n, p0, p1) for every block of pixels [p0, p1) of sample n, spread over threads.

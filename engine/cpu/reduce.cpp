@@ -148,8 +148,8 @@ Tensor var(const Tensor& x, const Axes& axes, int64_t correction, bool keepdim) 
       m /= std::max<int64_t>(n, 1);
       double s = 0;
       for (int64_t i = 0; i < n; ++i) s += (r[i] - m) * (r[i] - m);
-      const int64_t dof = n - correction;
-      return static_cast<T>(dof > 0 ? s / dof : std::numeric_limits<double>::quiet_NaN());
+      // PyTorch divides by max(0, n - correction): inf (or NaN for 0/0) when nothing is left.
+      return static_cast<T>(s / (double)std::max<int64_t>(0, n - correction));
     });
   });
 }
@@ -161,8 +161,8 @@ Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) {
     using T = typename decltype(tag)::type;
     return reduce_rows<int64_t, T>(x, {a}, keepdim, "argmax", DType::i64, [](const T* r, int64_t n) {
       int64_t best = 0;
-      for (int64_t i = 1; i < n; ++i)
-        if (r[i] > r[best]) best = i;
+      for (int64_t i = 1; i < n && r[best] == r[best]; ++i)  // a NaN is the maximum, as in PyTorch
+        if (r[i] > r[best] || r[i] != r[i]) best = i;
       return best;
     });
   });

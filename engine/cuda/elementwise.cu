@@ -16,8 +16,8 @@ __device__ T binary_value(BinaryOp op, T a, T b) {
     case BinaryOp::mul: return a * b;
     case BinaryOp::div: return a / b;
     case BinaryOp::pow: return static_cast<T>(::pow((double)a, (double)b));
-    case BinaryOp::maximum: return a > b ? a : b;
-    case BinaryOp::minimum: return a < b ? a : b;
+    case BinaryOp::maximum: return (a > b || a != a) ? a : b;
+    case BinaryOp::minimum: return (a < b || a != a) ? a : b;
   }
   return a;
 }
@@ -29,8 +29,8 @@ __device__ float binary_value<float>(BinaryOp op, float a, float b) {
     case BinaryOp::mul: return a * b;
     case BinaryOp::div: return a / b;
     case BinaryOp::pow: return powf(a, b);
-    case BinaryOp::maximum: return a > b ? a : b;
-    case BinaryOp::minimum: return a < b ? a : b;
+    case BinaryOp::maximum: return (a > b || a != a) ? a : b;
+    case BinaryOp::minimum: return (a < b || a != a) ? a : b;
   }
   return a;
 }
