@@ -67,6 +67,7 @@ FolderEvalResult evaluate_folders(const std::string& pred_dir, const std::string
   std::vector<std::string> errors;
   const auto masks = list_images(gt_dir, "mask", errors);
   const auto preds = list_images(pred_dir, "prediction", errors);
+  if (!errors.empty()) fail_with(errors);  // a missing folder would make every file look unmatched
   std::vector<std::string> missing, unmatched;
   for (const auto& [stem, path] : masks)
     if (!preds.count(stem)) missing.push_back(path.filename().string());

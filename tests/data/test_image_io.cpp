@@ -110,7 +110,7 @@ TEST_CASE("16-bit palette and grey+alpha PNGs") {
   CHECK(read_image(pga, ColorMode::grey).pixels == std::vector<uint8_t>{40, 200});
 }
 
-TEST_CASE("image tensors are planar u8 [C,H,W]") {
+TEST_CASE("image tensors are planar u8 CHW") {
   Image rgb(2, 3, 3);
   for (size_t i = 0; i < rgb.pixels.size(); ++i) rgb.pixels[i] = (uint8_t)i;
   const engine::Tensor t = image_to_tensor(rgb);
