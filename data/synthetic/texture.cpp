@@ -72,7 +72,7 @@ Texture drift(const Texture& base, double cue, SceneRng& rng) {
   Rgb shift{rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)};
   const double light = rng.uniform(-1, 1);
   for (Rgb& c : t.palette)
-    for (int k = 0; k < 3; ++k) c[k] = clamp01(c[k] + cue * (0.12 * shift[k] + 0.15 * light + rng.uniform(-0.05, 0.05)));
+    for (int k = 0; k < 3; ++k) c[k] = clamp01(c[k] + cue * (0.18 * shift[k] + 0.2 * light + rng.uniform(-0.05, 0.05)));
   return t;
 }
 

@@ -1,6 +1,8 @@
 // Tests of dataset layout detection and FolderDataset on small trees written into a temporary folder:
 // each standard layout, combining roots, the COD10K camouflaged-only filter, and problem reports.
 #include <filesystem>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "data/datasets/folder_dataset.h"
