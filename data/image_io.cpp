@@ -135,12 +135,26 @@ GreyImageF read_grey_float(const std::string& path) {
   return to_float01(read_image(path, ColorMode::grey));
 }
 
-void write_png(const std::string& path, const Image& img) {
-  CUTTLE_CHECK(img.channels >= 1 && img.channels <= 4, "write_png: ", path, ": ", img.channels,
+namespace {
+void check_writable(const char* op, const std::string& path, const Image& img) {
+  CUTTLE_CHECK(img.channels >= 1 && img.channels <= 4, op, ": ", path, ": ", img.channels,
                " channels (1 to 4 are written)");
-  CUTTLE_CHECK(img.height > 0 && img.width > 0, "write_png: ", path, ": empty image ", img.height, "x", img.width);
-  CUTTLE_CHECK((int64_t)img.pixels.size() == img.numel(), "write_png: ", path, ": ", img.pixels.size(),
-               " bytes for a ", img.height, "x", img.width, "x", img.channels, " image");
+  CUTTLE_CHECK(img.height > 0 && img.width > 0, op, ": ", path, ": empty image ", img.height, "x", img.width);
+  CUTTLE_CHECK((int64_t)img.pixels.size() == img.numel(), op, ": ", path, ": ", img.pixels.size(), " bytes for a ",
+               img.height, "x", img.width, "x", img.channels, " image");
+}
+}  // namespace
+
+void write_jpeg(const std::string& path, const Image& img, int quality) {
+  check_writable("write_jpeg", path, img);
+  CUTTLE_CHECK(quality >= 1 && quality <= 100, "write_jpeg: ", path, ": quality ", quality, " outside 1..100");
+  const int ok = stbi_write_jpg(path.c_str(), (int)img.width, (int)img.height, (int)img.channels, img.pixels.data(),
+                                quality);
+  CUTTLE_CHECK(ok != 0, "write_jpeg: ", path, ": cannot write the file");
+}
+
+void write_png(const std::string& path, const Image& img) {
+  check_writable("write_png", path, img);
   const int ok = stbi_write_png(path.c_str(), (int)img.width, (int)img.height, (int)img.channels,
                                 img.pixels.data(), (int)(img.width * img.channels));
   CUTTLE_CHECK(ok != 0, "write_png: ", path, ": cannot write the file");

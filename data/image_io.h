@@ -24,5 +24,7 @@ GreyImageF read_grey_float(const std::string& path);
 // Writes an 8-bit PNG with 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA) channels. Throws naming the
 // file when it cannot be written.
 void write_png(const std::string& path, const Image& img);
+// Writes a baseline JPEG (1 or 3 channels) at `quality` (1..100).
+void write_jpeg(const std::string& path, const Image& img, int quality = 95);
 
 }  // namespace cuttle::data
