@@ -15,7 +15,7 @@ std::shared_ptr<Upsample> Upsample::to_size(engine::Size2 size, bool align_corne
   return u;
 }
 
-std::shared_ptr<Upsample> Upsample::by_scale(double scale_h, double scale_w, bool align_corners) {
+std::shared_ptr<Upsample> Upsample::by_scale_hw(double scale_h, double scale_w, bool align_corners) {
   CUTTLE_CHECK(scale_h > 0 && scale_w > 0, "Upsample: scale factors must be positive, got ", scale_h, "x", scale_w);
   std::shared_ptr<Upsample> u(new Upsample());
   u->scale_h_ = scale_h;

@@ -12,9 +12,9 @@ class Upsample : public UnaryModule {
   static std::shared_ptr<Upsample> to_size(engine::Size2 size, bool align_corners = false);
   // By a scale: output = floor(input * scale). Sampling uses the ratio input / output, which equals
   // PyTorch's for integer results such as x2 (PyTorch uses 1/scale when the product is fractional).
-  static std::shared_ptr<Upsample> by_scale(double scale_h, double scale_w, bool align_corners = false);
+  static std::shared_ptr<Upsample> by_scale_hw(double scale_h, double scale_w, bool align_corners = false);
   static std::shared_ptr<Upsample> by_scale(double scale, bool align_corners = false) {
-    return by_scale(scale, scale, align_corners);
+    return by_scale_hw(scale, scale, align_corners);
   }
   std::string type_name() const override { return "Upsample"; }
   Var forward(const Var& x) override;
