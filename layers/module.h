@@ -35,7 +35,9 @@ class Module {
   virtual std::string type_name() const { return "Module"; }
 
   // ---- registration (names: non-empty, no '.', unique within this module) ----
-  // Returns a handle sharing the registered parameter's state (keep it as a member).
+  // Returns a handle sharing the registered parameter's state (keep it as a member). Change values
+  // through mutable_data() or copy_; assigning another Var to the member would detach it from the
+  // registry, so state_dict, optimizers and loads would no longer see what forward uses.
   Var register_parameter(const std::string& name, Tensor value, bool requires_grad = true);
   // Buffers are saved in the state but never trained; read them back with buffer(name).
   void register_buffer(const std::string& name, Tensor value);
