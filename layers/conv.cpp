@@ -1,0 +1,41 @@
+#include "layers/conv.h"
+
+#include "autograd/functions/conv.h"
+#include "engine/error.h"
+#include "layers/init.h"
+
+namespace cuttle::layers {
+
+Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel, engine::Generator& gen,
+               const Conv2dOptions& opts)
+    : in_(in_channels), out_(out_channels), kernel_(kernel), opts_(opts) {
+  CUTTLE_CHECK(in_channels > 0 && out_channels > 0 && kernel[0] > 0 && kernel[1] > 0,
+               "Conv2d: channels and kernel must be positive (in ", in_channels, ", out ", out_channels,
+               ", kernel ", kernel[0], "x", kernel[1], ")");
+  CUTTLE_CHECK(opts.groups > 0 && in_channels % opts.groups == 0 && out_channels % opts.groups == 0,
+               "Conv2d: groups ", opts.groups, " must divide in_channels ", in_channels, " and out_channels ",
+               out_channels);
+  CUTTLE_CHECK(opts.stride[0] > 0 && opts.stride[1] > 0 && opts.dilation[0] > 0 && opts.dilation[1] > 0 &&
+                   opts.padding[0] >= 0 && opts.padding[1] >= 0,
+               "Conv2d: stride and dilation must be positive and padding non-negative");
+  Shape wshape{out_channels, in_channels / opts.groups, kernel[0], kernel[1]};
+  int64_t fi = fan_in(wshape);
+  weight = register_parameter("weight", default_uniform_init(wshape, fi, gen));
+  if (opts.bias) bias = register_parameter("bias", default_uniform_init({out_channels}, fi, gen));
+}
+
+Var Conv2d::forward(const Var& x) {
+  CUTTLE_CHECK(x.dim() == 4 && x.size(1) == in_, "Conv2d(", in_, "->", out_, "): input ", x.data().str(),
+               " is not [N, ", in_, ", H, W]");
+  engine::Conv2dParams p;
+  p.stride_h = opts_.stride[0];
+  p.stride_w = opts_.stride[1];
+  p.pad_h = opts_.padding[0];
+  p.pad_w = opts_.padding[1];
+  p.dil_h = opts_.dilation[0];
+  p.dil_w = opts_.dilation[1];
+  p.groups = opts_.groups;
+  return autograd::conv2d(x, weight, bias, p);
+}
+
+}  // namespace cuttle::layers

@@ -1,0 +1,64 @@
+// Defines the normalisation layers: BatchNorm2d (running statistics as buffers, PyTorch's state
+// names weight, bias, running_mean, running_var, num_batches_tracked), LayerNorm2d (over the channels
+// at each pixel of NCHW) and LayerNorm (over the last axis).
+#pragma once
+#include "layers/module.h"
+
+namespace cuttle::layers {
+
+struct BatchNormOptions {
+  double eps = 1e-5;
+  double momentum = 0.1;  // running = (1 - momentum) running + momentum batch (unbiased variance)
+  bool affine = true;
+  bool track_running_stats = true;
+};
+
+class BatchNorm2d : public UnaryModule {
+ public:
+  explicit BatchNorm2d(int64_t channels, const BatchNormOptions& opts = {});
+  std::string type_name() const override { return "BatchNorm2d"; }
+  // Training: batch statistics, running statistics updated and num_batches_tracked incremented.
+  // Eval: the running statistics (batch statistics when they are not tracked).
+  Var forward(const Var& x) override;
+
+  Var weight, bias;  // [C], undefined without affine
+  Tensor& running_mean() { return buffer("running_mean"); }
+  Tensor& running_var() { return buffer("running_var"); }
+  Tensor& num_batches_tracked() { return buffer("num_batches_tracked"); }
+  int64_t channels() const { return channels_; }
+  const BatchNormOptions& options() const { return opts_; }
+
+ private:
+  int64_t channels_;
+  BatchNormOptions opts_;
+};
+
+// Normalises over C at each (n, h, w) with the biased variance; per-channel scale and shift.
+class LayerNorm2d : public UnaryModule {
+ public:
+  explicit LayerNorm2d(int64_t channels, double eps = 1e-6, bool affine = true);
+  std::string type_name() const override { return "LayerNorm2d"; }
+  Var forward(const Var& x) override;
+
+  Var weight, bias;  // [C] (ones and zeros), undefined without affine
+
+ private:
+  int64_t channels_;
+  double eps_;
+};
+
+// Normalises over the last axis (size `dim`).
+class LayerNorm : public UnaryModule {
+ public:
+  explicit LayerNorm(int64_t dim, double eps = 1e-5, bool affine = true);
+  std::string type_name() const override { return "LayerNorm"; }
+  Var forward(const Var& x) override;
+
+  Var weight, bias;  // [dim] (ones and zeros), undefined without affine
+
+ private:
+  int64_t dim_;
+  double eps_;
+};
+
+}  // namespace cuttle::layers
