@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "autograd/gradcheck.h"
@@ -11,6 +13,13 @@
 #include "engine/tensor.h"
 
 namespace cuttle::test {
+
+// The repository's tests/ folder: $CUTTLE_TEST_DIR when set (a build moved to another machine, where
+// the compiled-in path does not exist), else the path the build was configured with.
+inline std::string test_dir() {
+  const char* env = std::getenv("CUTTLE_TEST_DIR");
+  return env && *env ? std::string(env) : std::string(CUTTLE_TEST_DIR);
+}
 
 using engine::DType;
 using engine::Shape;

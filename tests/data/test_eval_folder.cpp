@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/test_util.h"
 #include "data/eval_folder.h"
 #include "data/image_io.h"
 #include "data/resize.h"
@@ -15,7 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kFixtures = std::string(CUTTLE_TEST_DIR) + "/fixtures/pysodmetrics";
+const std::string kFixtures = cuttle::test::test_dir() + "/fixtures/pysodmetrics";
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path d = fs::temp_directory_path() / "cuttle_test_eval_folder" / name;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/test_util.h"
 #include "data/eval_folder.h"
 #include "data/image_io.h"
 #include "data/metrics/accumulator.h"
@@ -19,7 +20,7 @@ using namespace cuttle::data::metrics;
 
 namespace {
 
-const std::string kFixtures = std::string(CUTTLE_TEST_DIR) + "/fixtures/pysodmetrics";
+const std::string kFixtures = cuttle::test::test_dir() + "/fixtures/pysodmetrics";
 constexpr double kTol = 1e-6;
 
 nlohmann::json reference() {

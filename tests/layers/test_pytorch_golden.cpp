@@ -13,7 +13,7 @@ namespace eng = cuttle::engine;
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(CUTTLE_TEST_DIR) + "/fixtures/pytorch/" + name; }
+std::string fixture(const std::string& name) { return cuttle::test::test_dir() + "/fixtures/pytorch/" + name; }
 
 // The twin of the PyTorch Sequential in tools/golden_layers.py.
 std::shared_ptr<Sequential> make_twin() {
