@@ -1,0 +1,209 @@
+#include "layers/moe/sparse_moe.h"
+
+#include <cmath>
+#include <set>
+
+#include "autograd/functions/elementwise.h"
+#include "autograd/functions/index.h"
+#include "autograd/functions/join.h"
+#include "autograd/functions/pool.h"
+#include "autograd/functions/reduce.h"
+#include "autograd/functions/softmax.h"
+#include "autograd/functions/views.h"
+#include "autograd/grad_mode.h"
+#include "engine/ops/elementwise.h"
+
+namespace cuttle::layers {
+
+namespace ag = cuttle::autograd;
+using engine::DType;
+
+namespace {
+
+Tensor ids_tensor(const std::vector<int64_t>& v, engine::Device device) {
+  return Tensor::from_vector<int64_t>(v, {(int64_t)v.size()}).to(device);
+}
+
+bool all_finite(const Tensor& t) {
+  for (double v : t.to(engine::Device::cpu()).to_vector<double>())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+}  // namespace
+
+SparseMoE::SparseMoE(int64_t dim, std::vector<std::shared_ptr<UnaryModule>> experts, const SparseMoEOptions& opts,
+                     engine::Generator& gen)
+    : opts_(opts), experts_(std::move(experts)) {
+  const int64_t E = (int64_t)experts_.size();
+  CUTTLE_CHECK(E >= 1, "SparseMoE: no experts");
+  CUTTLE_CHECK(opts.top_k >= 1 && opts.top_k <= E, "SparseMoE: top_k ", opts.top_k, " must be in [1, ", E, "]");
+  CUTTLE_CHECK(opts.logit_clamp > 0, "SparseMoE: logit_clamp must be positive");
+  router_ = register_module("router", std::make_shared<Linear>(dim, E, gen));
+  expert_list_ = register_module("experts", std::make_shared<ModuleList>());
+  for (auto& e : experts_) {
+    CUTTLE_CHECK(e, "SparseMoE: expert ", expert_list_->size(), " is null");
+    expert_list_->push_back(e);
+  }
+  register_buffer("balance_bias", Tensor::zeros({E}));
+  register_buffer("usage_ema", Tensor::full({E}, 1.0 / (double)E));
+  reset_stats();
+}
+
+void SparseMoE::reset_stats() {
+  stats_ = MoEStats{};
+  stats_.selections.assign(experts_.size(), 0);
+  stats_.weight_sum.assign(experts_.size(), 0.0);
+}
+
+void SparseMoE::freeze_routing(const Tensor& indices) {
+  CUTTLE_CHECK(indices.dim() == 2 && indices.size(1) == opts_.top_k && indices.dtype() == DType::i64,
+               "SparseMoE::freeze_routing: indices must be i64 [B, ", opts_.top_k, "], got ", indices.str());
+  frozen_ = indices.clone();
+}
+
+double SparseMoE::aux_coefficient() const {
+  const double a = (double)opts_.aux_warmup_start_epoch, b = (double)opts_.aux_warmup_end_epoch;
+  const double t = b > a ? std::min(1.0, std::max(0.0, ((double)epoch_ - a) / (b - a))) : 1.0;
+  return opts_.aux_coef_min + t * (opts_.aux_coef_max - opts_.aux_coef_min);
+}
+
+Var SparseMoE::forward(const Var& x) {
+  const int64_t E = num_experts(), k = opts_.top_k;
+  CUTTLE_CHECK(x.dim() == 4 && x.size(1) == router_->in_features(), "SparseMoE: input ", x.data().str(),
+               " must be [B, ", router_->in_features(), ", H, W]");
+  const int64_t B = x.size(0), C = x.size(1);
+  const bool training = is_training();
+
+  // 1. Router on the globally pooled features.
+  Var pooled = ag::reshape(ag::adaptive_avg_pool2d(x, 1, 1), {B, C});
+  Var logits = ag::clamp((*router_)(pooled), -opts_.logit_clamp, opts_.logit_clamp);
+  Tensor bias = buffer("balance_bias").to(logits.dtype()).to(logits.device());
+  if (opts_.debug_checks) CUTTLE_CHECK(all_finite(logits.data()), "SparseMoE: router logits are not finite");
+
+  // 2. Selection (no gradient) by logits + bias; ties go to the lower expert index.
+  Tensor indices;
+  if (frozen_.defined()) {
+    CUTTLE_CHECK(frozen_.size(0) == B, "SparseMoE: frozen routing holds ", frozen_.size(0), " samples, batch has ", B);
+    indices = frozen_.to(x.device());
+  } else {
+    autograd::NoGradGuard no_grad;
+    indices = moe::select_top_k(engine::add(logits.data(), bias), k);
+  }
+
+  // 3. Combination weights stay in the graph, so the router learns from the task loss.
+  Var probs = opts_.bias_in_weights ? ag::softmax(ag::add(logits, Var(bias)), 1) : ag::softmax(logits, 1);
+  Var picked = ag::gather(probs, 1, indices);
+  Var weights = ag::div(picked, ag::sum(picked, {1}, true));
+
+  // 4. Loss-free balancing, once per micro-batch, after selection.
+  const Tensor share = moe::selection_share(indices, E);
+  if (training && opts_.balance && !frozen_.defined() && opts_.mode == MoEMode::batched) {
+    Tensor usage = share.clone();
+    if (usage_hook_) usage_hook_(usage);
+    moe::BalanceState st{buffer("balance_bias").to(engine::Device::cpu()).to(DType::f32).clone(),
+                         buffer("usage_ema").to(engine::Device::cpu()).to(DType::f32).clone()};
+    moe::update_balance(st, usage, opts_.balance_options);
+    buffer("balance_bias").copy_(st.bias);
+    buffer("usage_ema").copy_(st.usage_ema);
+  }
+
+  // 5. Optional auxiliary balance loss: coef * E * sum_e f_e P_e (f constant, P differentiable).
+  aux_loss_ = Var();
+  if (opts_.aux_loss && training) {
+    Var mean_p = ag::mean(probs, {0});
+    Var f(share.to(probs.dtype()).to(probs.device()));
+    aux_loss_ = ag::mul(ag::sum(ag::mul(mean_p, f)), aux_coefficient() * (double)E);
+  }
+
+  // 6. Combine.
+  Var out;
+  switch (opts_.mode) {
+    case MoEMode::batched: out = combine_batched(x, indices, weights); break;
+    case MoEMode::per_sample: out = combine_per_sample(x, indices, weights); break;
+    case MoEMode::dense_masked: {
+      Var full = ag::scatter_add(Var(Tensor::zeros({B, E}, probs.dtype(), probs.device())), 1, indices, weights);
+      out = combine_dense(x, full);
+      break;
+    }
+    case MoEMode::dense_soft: out = combine_dense(x, probs); break;
+  }
+  if (opts_.debug_checks) {
+    moe::check_routing(indices, weights.data(), E, "SparseMoE");
+    CUTTLE_CHECK(all_finite(out.data()), "SparseMoE: the combined output is not finite");
+  }
+  last_indices_ = indices;
+  last_weights_ = weights;
+  last_logits_ = logits;
+  record_stats(indices, weights.data());
+  return out;
+}
+
+Var SparseMoE::combine_batched(const Var& x, const Tensor& indices, const Var& weights) {
+  const int64_t B = x.size(0), k = opts_.top_k;
+  const std::vector<moe::ExpertAssignment> assigned = moe::assign_experts(indices, num_experts());
+  Var flat_w = ag::reshape(weights, {B * k});
+  Var out(Tensor::zeros(x.shape(), x.dtype(), x.device()));
+  for (size_t e = 0; e < assigned.size(); ++e) {
+    const moe::ExpertAssignment& a = assigned[e];
+    if (a.samples.empty()) continue;  // not run: its parameters get no gradient at all
+    const int64_t n = (int64_t)a.samples.size();
+    const Tensor ids = ids_tensor(a.samples, x.device());
+    Var y = (*experts_[e])(ag::index_select(x, 0, ids));
+    Var w = ag::reshape(ag::index_select(flat_w, 0, ids_tensor(a.flat_slots, x.device())), {n, 1, 1, 1});
+    out = ag::index_add(out, 0, ids, ag::mul(y, w));
+  }
+  return out;
+}
+
+Var SparseMoE::combine_per_sample(const Var& x, const Tensor& indices, const Var& weights) {
+  const int64_t B = x.size(0), k = opts_.top_k;
+  const Tensor idx = indices.to(engine::Device::cpu()).contiguous();
+  std::vector<Var> rows;
+  for (int64_t b = 0; b < B; ++b) {
+    Var xb = ag::slice(x, 0, b, b + 1);
+    Var acc;
+    for (int64_t s = 0; s < k; ++s) {
+      const int64_t e = idx.data<int64_t>()[b * k + s];
+      Var wbs = ag::reshape(ag::slice(ag::slice(weights, 0, b, b + 1), 1, s, s + 1), {1, 1, 1, 1});
+      Var term = ag::mul((*experts_[(size_t)e])(xb), wbs);
+      acc = acc.defined() ? ag::add(acc, term) : term;
+    }
+    rows.push_back(acc);
+  }
+  return ag::concat(rows, 0);
+}
+
+Var SparseMoE::combine_dense(const Var& x, const Var& expert_weights) {
+  const int64_t B = x.size(0);
+  Var out;
+  for (size_t e = 0; e < experts_.size(); ++e) {
+    Var w = ag::reshape(ag::slice(expert_weights, 1, (int64_t)e, (int64_t)e + 1), {B, 1, 1, 1});
+    Var term = ag::mul((*experts_[e])(x), w);
+    out = out.defined() ? ag::add(out, term) : term;
+  }
+  return out;
+}
+
+void SparseMoE::record_stats(const Tensor& indices, const Tensor& weights) {
+  const Tensor idx = indices.to(engine::Device::cpu()).contiguous();
+  const std::vector<double> w = weights.to(engine::Device::cpu()).to_vector<double>();
+  const int64_t B = idx.size(0), k = idx.size(1);
+  std::set<std::vector<int64_t>> sets;
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<int64_t> chosen;
+    for (int64_t s = 0; s < k; ++s) {
+      const int64_t e = idx.data<int64_t>()[b * k + s];
+      stats_.selections[(size_t)e] += 1;
+      stats_.weight_sum[(size_t)e] += w[(size_t)(b * k + s)];
+      chosen.push_back(e);
+    }
+    std::sort(chosen.begin(), chosen.end());
+    sets.insert(chosen);
+  }
+  stats_.samples += B;
+  stats_.last_batch = B;
+  stats_.distinct_pairs = (int64_t)sets.size();
+}
+
+}  // namespace cuttle::layers
