@@ -70,13 +70,15 @@ Var CODAttentionExpert::forward(const Var& x) {
 
 // ---- generic linear Attention ----------------------------------------------------------------
 
-LinearAttentionExpert::LinearAttentionExpert(int64_t channels, engine::Generator& gen) : channels_(channels) {
+LinearAttentionExpert::LinearAttentionExpert(int64_t channels, engine::Generator& gen, double dropout)
+    : channels_(channels) {
   CUTTLE_CHECK(channels > 0 && channels % kHeads == 0, "Attention expert: channels ", channels,
                " must be a positive multiple of ", kHeads, " (heads)");
   qkv = register_module("qkv", std::make_shared<Conv2d>(channels, 3 * channels, 1, gen,
                                                         Conv2dOptions().with_bias(false)));
   proj = register_module("proj", std::make_shared<Conv2d>(channels, channels, 1, gen));
-  drop = register_module("drop", std::make_shared<Dropout>(kDropout, &gen));
+  drop_gen_ = engine::Generator(engine::random_bits(gen.seed(), gen.advance(1)));
+  drop = register_module("drop", std::make_shared<Dropout>(dropout, &drop_gen_));
 }
 
 Var LinearAttentionExpert::forward(const Var& x) {
@@ -89,11 +91,18 @@ Var LinearAttentionExpert::forward(const Var& x) {
 
 // ---- factory ---------------------------------------------------------------------------------
 
-std::shared_ptr<UnaryModule> make_attention_expert(const std::string& type, int64_t channels,
-                                                   engine::Generator& gen, int64_t sr_ratio) {
-  if (type == "CODAttention") return std::make_shared<CODAttentionExpert>(channels, sr_ratio, gen);
-  if (type == "Attention") return std::make_shared<LinearAttentionExpert>(channels, gen);
+std::shared_ptr<UnaryModule> make_attention_expert(const std::string& type, int64_t C, engine::Generator& gen,
+                                                   const ExpertOptions& opts) {
+  if (type == "CODAttention") return std::make_shared<CODAttentionExpert>(C, opts.sr_ratio, gen);
+  if (type == "Attention") return std::make_shared<LinearAttentionExpert>(C, gen, opts.dropout);
   CUTTLE_FAIL("make_attention_expert: unknown type '", type, "' (expected CODAttention or Attention)");
+}
+
+std::shared_ptr<UnaryModule> make_attention_expert(const std::string& type, int64_t C, engine::Generator& gen,
+                                                   int64_t sr_ratio) {
+  ExpertOptions opts;
+  opts.sr_ratio = sr_ratio;
+  return make_attention_expert(type, C, gen, opts);
 }
 
 }  // namespace cuttle::layers

@@ -1,7 +1,8 @@
 // Defines the two attention experts of the CamoXpert pool (docs/CAMOXPERT.md): CODAttention, softmax
 // self-attention over the pixels with spatially reduced keys and values, and the generic "Attention"
 // expert, elu+1 linear attention. Both map [B, C, H, W] -> [B, C, H, W] and add x at the end.
-// make_attention_expert builds either by its table name for the expert registry.
+// make_attention_expert builds either by its table name for the expert registry (layers/experts/
+// registry.cpp calls the ExpertOptions form).
 #pragma once
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 #include "engine/random.h"
 #include "layers/conv.h"
 #include "layers/dropout.h"
+#include "layers/experts/expert_options.h"
 #include "layers/module.h"
 #include "layers/norm.h"
 
@@ -41,15 +43,16 @@ class CODAttentionExpert : public UnaryModule {
 // qkv = qkv(x) (conv1x1 C->3C, no bias), q, k, v = its consecutive thirds; 8 heads of d = C/8,
 // head j owns channels [j*d, (j+1)*d) of each third; per head and pixel phi(t) = elu(t)+1 normalised to
 // sum 1 over the d channels; out = phi(q) (phi(k)^T v) over the H*W pixels;
-// result = x + drop(proj(out)) with proj a conv1x1 C->C and drop a Dropout(0.1) (identity in eval).
-// State names: qkv.weight, proj.{weight,bias}; `drop` holds no state. C must be a multiple of 8.
+// result = x + drop(proj(out)) with proj a conv1x1 C->C and drop a Dropout(p = 0.1 by default; the
+// identity in eval). State names: qkv.weight, proj.{weight,bias}; `drop` holds no state. C % 8 == 0.
 class LinearAttentionExpert : public UnaryModule {
  public:
   static constexpr int64_t kHeads = 8;
-  static constexpr double kDropout = 0.1;
 
-  // `gen` initialises the weights and draws the dropout masks, so it must outlive the expert.
-  LinearAttentionExpert(int64_t channels, engine::Generator& gen);
+  // `gen` initialises the weights and seeds the expert's own dropout generator (one draw), so the
+  // expert never points at a generator that may die before it; drop->set_generator() reroutes the
+  // masks (e.g. to a generator a checkpoint saves).
+  LinearAttentionExpert(int64_t channels, engine::Generator& gen, double dropout = 0.1);
   std::string type_name() const override { return "Attention"; }
   Var forward(const Var& x) override;
 
@@ -58,10 +61,15 @@ class LinearAttentionExpert : public UnaryModule {
 
  private:
   int64_t channels_;
+  engine::Generator drop_gen_;
 };
 
-// type "CODAttention" (uses sr_ratio) or "Attention" (ignores it); any other name throws.
-std::shared_ptr<UnaryModule> make_attention_expert(const std::string& type, int64_t channels,
-                                                   engine::Generator& gen, int64_t sr_ratio = 1);
+// type: "CODAttention" or "Attention"; C: channels of the scale. Throws cuttle::Error for any other
+// type or an unsupported C. CODAttention reads opts.sr_ratio, Attention opts.dropout.
+std::shared_ptr<UnaryModule> make_attention_expert(const std::string& type, int64_t C, engine::Generator& gen,
+                                                   const ExpertOptions& opts);
+// The same with sr_ratio given alone (dropout 0.1).
+std::shared_ptr<UnaryModule> make_attention_expert(const std::string& type, int64_t C, engine::Generator& gen,
+                                                   int64_t sr_ratio);
 
 }  // namespace cuttle::layers

@@ -257,6 +257,19 @@ TEST_CASE("attention linear Attention expert dropout in training only") {
   CHECK_THROWS_AS(LinearAttentionExpert(12, g), cuttle::Error);
 }
 
+TEST_CASE("attention linear Attention expert owns its dropout generator") {
+  // Built from a generator that dies at once; the same seed gives the same weights and masks.
+  auto build = [] {
+    eng::Generator g(7);
+    return std::make_shared<LinearAttentionExpert>(16, g);
+  };
+  auto a = build(), b = build();
+  Tensor x = randn({1, 16, 4, 4}, 8, DType::f32);
+  Tensor ya = a->forward(Var(x)).data(), yb = b->forward(Var(x)).data();
+  CHECK(max_rel_diff(ya, yb) == 0);
+  CHECK(max_rel_diff(a->forward(Var(x)).data(), ya) > 0);  // the next mask differs
+}
+
 TEST_CASE("attention make_attention_expert builds both types") {
   eng::Generator g(6);
   auto cod = make_attention_expert("CODAttention", 64, g, 4);
@@ -267,6 +280,16 @@ TEST_CASE("attention make_attention_expert builds both types") {
   CHECK(lin->type_name() == "Attention");
   CHECK(lin->forward(Var(randn({1, 32, 4, 4}, 1, DType::f32))).shape() == Shape{1, 32, 4, 4});
   CHECK_THROWS_WITH_AS(make_attention_expert("Attn", 32, g, 1), doctest::Contains("Attn"), cuttle::Error);
+  ExpertOptions opts;
+  opts.sr_ratio = 2;
+  opts.dropout = 0.5;
+  auto cod2 = std::dynamic_pointer_cast<CODAttentionExpert>(make_attention_expert("CODAttention", 16, g, opts));
+  REQUIRE(cod2);
+  CHECK(cod2->sr_ratio() == 2);
+  auto lin2 = std::dynamic_pointer_cast<LinearAttentionExpert>(make_attention_expert("Attention", 16, g, opts));
+  REQUIRE(lin2);
+  CHECK(lin2->drop->p() == 0.5);
+  CHECK_THROWS_AS(make_attention_expert("Attention", 20, g, opts), cuttle::Error);
 }
 
 }  // TEST_SUITE layers
