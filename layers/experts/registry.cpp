@@ -29,12 +29,7 @@ std::shared_ptr<UnaryModule> make_expert(const std::string& type, int64_t C, eng
   if (type == "SemanticContext") return std::make_shared<SemanticContext>(C, gen);
   if (type == "Contrast") return std::make_shared<Contrast>(C, gen);
   if (type == "ContrastBN") return std::make_shared<ContrastBN>(C, gen);
-  if (type == "CODAttention" || type == "Attention") {
-    // TODO(attention branch): return make_attention_expert(type, C, gen, opts); once
-    // attention_experts.cpp is merged (declared in layers/experts/attention_experts.h).
-    (void)opts;
-    CUTTLE_FAIL("make_expert: ", type, " (C=", C, ") is not built yet: make_attention_expert is not merged");
-  }
+  if (type == "CODAttention" || type == "Attention") return make_attention_expert(type, C, gen, opts);
   std::ostringstream known;
   for (const std::string& t : expert_types()) known << (known.tellp() > 0 ? ", " : "") << t;
   CUTTLE_FAIL("make_expert: unknown expert type '", type, "' (known: ", known.str(), ")");
