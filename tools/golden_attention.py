@@ -23,29 +23,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, __import__('os').path.dirname(__file__))
+from safetensors_lite import save_file  # noqa: E402
+
 
 def save(tensors, path, metadata=None):
-    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    try:
-        from safetensors.torch import save_file
-        save_file(tensors, path, metadata=metadata)
-        return
-    except ImportError:
-        pass
-    codes = {torch.float64: "F64", torch.float32: "F32", torch.int64: "I64"}
-    header, blobs, off = {}, [], 0
-    for k in sorted(tensors):
-        t = tensors[k]
-        raw = t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
-        header[k] = {"dtype": codes[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    if metadata:
-        header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    save_file(tensors, path, metadata)
 
 
 def softmax_attention(q, k, v, scale):
