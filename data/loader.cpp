@@ -33,8 +33,10 @@ void place(const Dataset& ds, int64_t index, int64_t row, int64_t epoch, const L
 }
 
 Batch empty_batch(int64_t n, const LoaderOptions& o) {
-  return {engine::Tensor::empty({n, 3, o.height, o.width}), engine::Tensor::empty({n, 1, o.height, o.width}),
-          std::vector<int64_t>(n), std::vector<std::string>(n)};
+  const bool pin = o.pin_memory && o.device.is_cuda();
+  auto make = [&](const engine::Shape& s) { return pin ? engine::Tensor::empty_pinned(s) : engine::Tensor::empty(s); };
+  return {make({n, 3, o.height, o.width}), make({n, 1, o.height, o.width}), std::vector<int64_t>(n),
+          std::vector<std::string>(n)};
 }
 
 }  // namespace
@@ -46,6 +48,7 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions opt
                "DataLoader: batch size, image size, workers and prefetch must be positive");
   CUTTLE_CHECK(!opts_.drop_last || dataset_->size() >= opts_.batch_size, "DataLoader: ", dataset_->name(), " has ",
                dataset_->size(), " images, fewer than one batch of ", opts_.batch_size);
+  if (opts_.device.is_cuda()) engine::Tensor::empty({1}, engine::DType::f32, opts_.device);  // fails early and clearly
 }
 
 DataLoader::~DataLoader() { stop(); }
@@ -124,6 +127,10 @@ std::optional<Batch> DataLoader::next() {
   ready_.erase(next_to_return_++);
   lock.unlock();
   cv_.notify_all();
+  if (opts_.device.is_cuda()) {  // the host-to-device copy happens here, on the consumer's thread
+    b.images = b.images.to(opts_.device);
+    b.masks = b.masks.to(opts_.device);
+  }
   return b;
 }
 

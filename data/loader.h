@@ -29,6 +29,8 @@ struct LoaderOptions {
   int workers = 2;
   int prefetch = 4;                   // batches ready ahead of the consumer, at most
   uint64_t seed = 0;
+  engine::Device device = engine::Device::cpu();  // where next() delivers the batches
+  bool pin_memory = true;             // GPU target: workers fill page-locked host buffers
 };
 
 struct Batch {

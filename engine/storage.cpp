@@ -12,7 +12,7 @@
 
 namespace cuttle::engine {
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), device_(device) {
   if (device.is_cuda()) {
 #ifdef CUTTLE_WITH_CUDA
     void* p = cuda::device_alloc(nbytes, device.index, cuda::stream(device.index));
@@ -22,6 +22,17 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
     CUTTLE_FAIL("Storage: device ", device.str(), " is not available (this build has only the CPU backend)");
 #endif
   }
+#ifdef CUTTLE_WITH_CUDA
+  if (pinned && cuda::available()) {
+    void* p = nullptr;
+    if (cudaHostAlloc(&p, std::max<size_t>(nbytes, 1), cudaHostAllocDefault) == cudaSuccess) {
+      data_ = std::shared_ptr<void>(p, [](void* q) { cudaFreeHost(q); });
+      pinned_ = true;
+      return;
+    }
+    cudaGetLastError();  // fall back to pageable memory
+  }
+#endif
   // aligned_alloc needs a size that is a multiple of the alignment.
   size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded);

@@ -34,6 +34,12 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(std::move(st), shape, contiguous_strides(shape), 0, dtype);
 }
 
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
+  for (int64_t d : shape) CUTTLE_CHECK(d >= 0, "Tensor::empty_pinned: negative size in ", shape_str(shape));
+  auto st = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), Device::cpu(), /*pinned=*/true);
+  return Tensor(std::move(st), shape, contiguous_strides(shape), 0, dtype);
+}
+
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
   if (device.is_cpu()) std::memset(t.raw_data(), 0, t.numel() * dtype_size(dtype));

@@ -138,3 +138,17 @@ TEST_CASE("load_batch normalises with the ImageNet statistics") {
 }
 
 }
+
+TEST_SUITE("data") {
+
+TEST_CASE("a loader for a GPU fails clearly where no GPU backend exists") {
+#ifndef CUTTLE_WITH_CUDA
+  data::LoaderOptions o;
+  o.device = engine::Device::cuda(0);
+  CHECK_THROWS_WITH_AS(data::DataLoader(std::make_shared<AlignedDataset>(), o), doctest::Contains("cuda:0"),
+                       cuttle::Error);
+  CHECK(!Tensor::empty_pinned({3}).storage()->pinned());  // falls back to ordinary memory
+#endif
+}
+
+}

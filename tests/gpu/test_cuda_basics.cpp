@@ -125,3 +125,30 @@ TEST_CASE("cuda caching allocator reuses blocks and reports out-of-memory clearl
 #endif
 
 }
+
+#include "data/loader.h"
+#include "data/synthetic_dataset.h"
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("the loader delivers identical batches on the GPU from pinned host buffers") {
+  if (!gpu_present()) return;
+  Tensor pinned = Tensor::empty_pinned({4});
+  CHECK(pinned.storage()->pinned());
+  auto ds = std::make_shared<data::SyntheticDataset>("train", 6, 20, 20, 1);
+  auto first_batch = [&](eng::Device device) {
+    data::LoaderOptions o;
+    o.batch_size = 3;
+    o.height = o.width = 16;
+    o.device = device;
+    data::DataLoader loader(ds, o);
+    loader.start_epoch(0);
+    return *loader.next();
+  };
+  data::Batch cpu = first_batch(kCpu), gpu = first_batch(kGpu);
+  CHECK(gpu.images.device() == kGpu);
+  CHECK(gpu.images.to(kCpu).to_vector<float>() == cpu.images.to_vector<float>());
+  CHECK(gpu.masks.to(kCpu).to_vector<float>() == cpu.masks.to_vector<float>());
+}
+
+}
