@@ -14,7 +14,7 @@ namespace eng = cuttle::engine;
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(CUTTLE_TEST_DIR) + "/fixtures/attention/" + name; }
+std::string fixture(const std::string& name) { return cuttle::test::test_dir() + "/fixtures/attention/" + name; }
 
 bool have(const std::vector<std::string>& files) {
   for (const std::string& f : files)

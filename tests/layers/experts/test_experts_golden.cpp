@@ -15,7 +15,7 @@ namespace eng = cuttle::engine;
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(CUTTLE_TEST_DIR) + "/fixtures/experts/" + name; }
+std::string fixture(const std::string& name) { return cuttle::test::test_dir() + "/fixtures/experts/" + name; }
 
 // Keep in step with EXPERTS, C and the shape of x in tools/golden_experts.py.
 constexpr int64_t kGoldenC = 10;
