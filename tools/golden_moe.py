@@ -2,7 +2,7 @@
 
 A PyTorch twin of layers::SparseMoE with five COD experts (the twins of tools/golden_experts.py) at
 C = 10, top-2, and a non-zero balancing bias so the bias visibly steers selection. Writes to OUT:
-  moe_weights.safetensors  state_dict (f32) with cuttle's names (router.*, experts.<i>.*, balance_bias, usage_ema)
+  moe_weights.safetensors  state_dict (f32) with cuttle's names (router.*, experts.<i>.*, bias, usage_ema)
   moe_golden.safetensors   x, r; eval: y_eval, idx_eval; train: y_train, idx_train, grad.x, grad.<param>,
                            after.<buffer> (BN statistics and the balancing buffers after one step)
 Usage: python3 tools/golden_moe.py tests/fixtures/moe
@@ -25,7 +25,7 @@ class SparseMoETwin(nn.Module):
     def __init__(self, dim, experts, k):
         super().__init__()
         self.k = k
-        self.register_buffer("balance_bias", torch.zeros(len(experts)))
+        self.register_buffer("bias", torch.zeros(len(experts)))
         self.register_buffer("usage_ema", torch.full((len(experts),), 1.0 / len(experts)))
         self.router = nn.Linear(dim, len(experts))
         self.experts = nn.ModuleList(experts)
@@ -33,14 +33,14 @@ class SparseMoETwin(nn.Module):
     def forward(self, x):
         E = len(self.experts)
         logits = self.router(x.mean(dim=(2, 3))).clamp(-10.0, 10.0)
-        idx = torch.topk(logits.detach() + self.balance_bias.to(logits.dtype), self.k, dim=1).indices
+        idx = torch.topk(logits.detach() + self.bias.to(logits.dtype), self.k, dim=1).indices
         probs = logits.softmax(dim=1)
         w = probs.gather(1, idx)
         w = w / w.sum(dim=1, keepdim=True)
         if self.training:  # loss-free balancing, after selection
             usage = torch.bincount(idx.flatten(), minlength=E).to(self.usage_ema.dtype) / idx.numel()
             self.usage_ema.mul_(0.9).add_(0.1 * usage)
-            self.balance_bias.sub_(0.01 * (self.usage_ema - 1.0 / E)).clamp_(-5.0, 5.0)
+            self.bias.sub_(0.01 * (self.usage_ema - 1.0 / E)).clamp_(-5.0, 5.0)
         out = torch.zeros_like(x)
         for e in range(E):
             rows, slots = (idx == e).nonzero(as_tuple=True)  # sample order, as cuttle's dispatch
@@ -60,7 +60,7 @@ def main():
         randomize_norms(m, torch.Generator().manual_seed(300 + i))
     moe = SparseMoETwin(C, experts, K)
     with torch.no_grad():
-        moe.balance_bias.copy_(torch.tensor([0.4, -0.3, 0.0, 0.2, -0.1]))
+        moe.bias.copy_(torch.tensor([0.4, -0.3, 0.0, 0.2, -0.1]))
     save_file(contiguous(moe.state_dict()), f"{out}/moe_weights.safetensors", metadata={"format": "pt"})
 
     moe = moe.double()

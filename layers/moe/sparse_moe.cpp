@@ -45,7 +45,7 @@ SparseMoE::SparseMoE(int64_t dim, std::vector<std::shared_ptr<UnaryModule>> expe
     CUTTLE_CHECK(e, "SparseMoE: expert ", expert_list_->size(), " is null");
     expert_list_->push_back(e);
   }
-  register_buffer("balance_bias", Tensor::zeros({E}));
+  register_buffer("bias", Tensor::zeros({E}));
   register_buffer("usage_ema", Tensor::full({E}, 1.0 / (double)E));
   reset_stats();
 }
@@ -78,7 +78,7 @@ Var SparseMoE::forward(const Var& x) {
   // 1. Router on the globally pooled features.
   Var pooled = ag::reshape(ag::adaptive_avg_pool2d(x, 1, 1), {B, C});
   Var logits = ag::clamp((*router_)(pooled), -opts_.logit_clamp, opts_.logit_clamp);
-  Tensor bias = buffer("balance_bias").to(logits.dtype()).to(logits.device());
+  Tensor bias = buffer("bias").to(logits.dtype()).to(logits.device());
   if (opts_.debug_checks) CUTTLE_CHECK(all_finite(logits.data()), "SparseMoE: router logits are not finite");
 
   // 2. Selection (no gradient) by logits + bias; ties go to the lower expert index.
@@ -101,10 +101,10 @@ Var SparseMoE::forward(const Var& x) {
   if (training && opts_.balance && !frozen_.defined() && opts_.mode == MoEMode::batched) {
     Tensor usage = share.clone();
     if (usage_hook_) usage_hook_(usage);
-    moe::BalanceState st{buffer("balance_bias").to(engine::Device::cpu()).to(DType::f32).clone(),
+    moe::BalanceState st{buffer("bias").to(engine::Device::cpu()).to(DType::f32).clone(),
                          buffer("usage_ema").to(engine::Device::cpu()).to(DType::f32).clone()};
     moe::update_balance(st, usage, opts_.balance_options);
-    buffer("balance_bias").copy_(st.bias);
+    buffer("bias").copy_(st.bias);
     buffer("usage_ema").copy_(st.usage_ema);
   }
 

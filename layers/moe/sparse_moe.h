@@ -3,7 +3,7 @@
 // the graph (the router learns from the task loss), and expert batching: each expert runs once on the
 // samples that chose it and its weighted output is index-added into the result.
 //
-// State names: router.weight, router.bias, experts.<i>.*, balance_bias, usage_ema.
+// State names: router.weight, router.bias, experts.<i>.*, bias, usage_ema.
 #pragma once
 #include <functional>
 #include <memory>

@@ -155,7 +155,7 @@ TEST_CASE("loss-free balancing brings a favoured expert back to uniform usage") 
     INFO("expert ", e, " share ", share);
     CHECK(std::abs(share - 0.25) <= 0.05);
   }
-  CHECK(moe->buffer("balance_bias").to_vector<double>()[0] < -2.0);
+  CHECK(moe->buffer("bias").to_vector<double>()[0] < -2.0);
 }
 
 TEST_CASE("SparseMoE state names and the auxiliary loss") {
@@ -164,7 +164,7 @@ TEST_CASE("SparseMoE state names and the auxiliary loss") {
   auto moe = make_moe(4, 3, true, o);
   std::vector<std::string> names;
   for (auto& [n, t] : moe->state_dict()) names.push_back(n);
-  CHECK(names.front() == "balance_bias");
+  CHECK(names.front() == "bias");
   CHECK(std::find(names.begin(), names.end(), "router.weight") != names.end());
   CHECK(std::find(names.begin(), names.end(), "experts.2.bn.running_var") != names.end());
   moe->train();
