@@ -7,6 +7,7 @@
 #include "engine/cpu/unary_vectorized.h"
 #include "engine/device_route.h"
 #include "engine/dispatch.h"
+#include "engine/scalar_ops.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/elementwise.h"
 #endif
@@ -15,96 +16,6 @@
 namespace cuttle::engine {
 
 namespace {
-
-template <typename T>
-T apply_binary(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::add: return a + b;
-    case BinaryOp::sub: return a - b;
-    case BinaryOp::mul: return a * b;
-    case BinaryOp::div: return a / b;
-    case BinaryOp::pow:
-      if constexpr (std::is_floating_point_v<T>) return std::pow(a, b);
-      else return static_cast<T>(std::pow((double)a, (double)b));
-    case BinaryOp::maximum: return (a > b || a != a) ? a : b;  // a != a: NaN propagates from either side
-    case BinaryOp::minimum: return (a < b || a != a) ? a : b;
-  }
-  return a;
-}
-template <typename T>
-bool apply_compare(CompareOp op, T a, T b) {
-  switch (op) {
-    case CompareOp::eq: return a == b;
-    case CompareOp::ne: return a != b;
-    case CompareOp::lt: return a < b;
-    case CompareOp::le: return a <= b;
-    case CompareOp::gt: return a > b;
-    case CompareOp::ge: return a >= b;
-  }
-  return false;
-}
-
-constexpr double kSqrtHalf = 0.70710678118654752440;
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;
-
-template <typename T>
-T apply_unary(UnaryOp op, T x, T p) {
-  switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::exp: return std::exp(x);
-    case UnaryOp::log: return std::log(x);
-    case UnaryOp::sqrt: return std::sqrt(x);
-    case UnaryOp::rsqrt: return T(1) / std::sqrt(x);
-    case UnaryOp::abs: return std::abs(x);
-    case UnaryOp::sign: return static_cast<T>((x > T(0)) - (x < T(0)));
-    case UnaryOp::sin: return std::sin(x);
-    case UnaryOp::cos: return std::cos(x);
-    case UnaryOp::square: return x * x;
-    case UnaryOp::reciprocal: return T(1) / x;
-    case UnaryOp::erf: return std::erf(x);
-    case UnaryOp::relu: return x > T(0) ? x : T(0);
-    case UnaryOp::sigmoid: return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
-    case UnaryOp::tanh: return std::tanh(x);
-    case UnaryOp::gelu: return T(0.5) * x * (T(1) + std::erf(x * T(kSqrtHalf)));
-    // log(1 + e^x) without overflow: max(x,0) + log1p(e^-|x|).
-    case UnaryOp::softplus: return (x > T(0) ? x : T(0)) + std::log1p(std::exp(-std::abs(x)));
-    case UnaryOp::elu: return x > T(0) ? x : p * std::expm1(x);
-    case UnaryOp::log1p: return std::log1p(x);
-    case UnaryOp::expm1: return std::expm1(x);
-  }
-  return x;
-}
-
-// d f(x) / dx, given x and y = f(x).
-template <typename T>
-T unary_derivative(UnaryOp op, T x, T y, T p) {
-  switch (op) {
-    case UnaryOp::neg: return T(-1);
-    case UnaryOp::exp: return y;
-    case UnaryOp::log: return T(1) / x;
-    case UnaryOp::sqrt: return T(0.5) / y;
-    case UnaryOp::rsqrt: return T(-0.5) * y * y * y;
-    case UnaryOp::abs: return static_cast<T>((x > T(0)) - (x < T(0)));
-    case UnaryOp::sign: return T(0);
-    case UnaryOp::sin: return std::cos(x);
-    case UnaryOp::cos: return -std::sin(x);
-    case UnaryOp::square: return T(2) * x;
-    case UnaryOp::reciprocal: return -y * y;
-    case UnaryOp::erf: return T(1.1283791670955126) * std::exp(-x * x);  // 2/sqrt(pi) e^{-x^2}
-    case UnaryOp::relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::sigmoid: return y * (T(1) - y);
-    case UnaryOp::tanh: return T(1) - y * y;
-    case UnaryOp::gelu:
-      return T(0.5) * (T(1) + std::erf(x * T(kSqrtHalf))) + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
-    case UnaryOp::softplus: {  // sigmoid(x)
-      return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
-    }
-    case UnaryOp::elu: return x > T(0) ? T(1) : y + p;
-    case UnaryOp::log1p: return T(1) / (T(1) + x);
-    case UnaryOp::expm1: return y + T(1);
-  }
-  return T(0);
-}
 
 // Runs out[i] = fn(a[i], b[i]) over broadcast operands; out is fresh and contiguous.
 template <typename TO, typename TA, typename TB, typename Fn>
@@ -170,7 +81,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(out_shape, a.dtype());
   dispatch_numeric(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    binary_loop<T, T, T>(out, a, b, [op](T x, T y) { return apply_binary<T>(op, x, y); });
+    binary_loop<T, T, T>(out, a, b, [op](T x, T y) { return scalar::binary<T>(op, x, y); });
   });
   return out;
 }
@@ -192,7 +103,7 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(out_shape, DType::boolean);
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    binary_loop<bool, T, T>(out, a, b, [op](T x, T y) { return apply_compare<T>(op, x, y); });
+    binary_loop<bool, T, T>(out, a, b, [op](T x, T y) { return scalar::compare<T>(op, x, y); });
   });
   return out;
 }
@@ -212,7 +123,7 @@ Tensor unary(UnaryOp op, const Tensor& x, double param) {
     dispatch_numeric(x.dtype(), name, [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_floating_point_v<T>) {
-        unary_loop<T, T>(out, x, [op](T v) { return apply_unary<T>(op, v, T(0)); });
+        unary_loop<T, T>(out, x, [op](T v) { return scalar::unary<T>(op, v, T(0)); });
       } else {
         unary_loop<T, T>(out, x, [op](T v) -> T {
           switch (op) {
@@ -230,7 +141,7 @@ Tensor unary(UnaryOp op, const Tensor& x, double param) {
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T p = static_cast<T>(param);
-    unary_loop<T, T>(out, x, [op, p](T v) { return apply_unary<T>(op, v, p); });
+    unary_loop<T, T>(out, x, [op, p](T v) { return scalar::unary<T>(op, v, p); });
   });
   return out;
 }
@@ -256,7 +167,7 @@ Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Ten
     const T* pg = gc.data<T>();
     T* po = out.data<T>();
     parallel_for(0, out.numel(), kParallelGrain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) po[i] = pg[i] * unary_derivative<T>(op, px[i], py[i], p);
+      for (int64_t i = b; i < e; ++i) po[i] = pg[i] * scalar::unary_derivative<T>(op, px[i], py[i], p);
     });
   });
   return out;
