@@ -37,8 +37,8 @@ std::shared_ptr<Conv2d> conv1x1(int64_t in, int64_t out, engine::Generator& gen)
   return std::make_shared<Conv2d>(in, out, 1, gen, Conv2dOptions::same(1));
 }
 
-std::shared_ptr<ConvBNReLU> cbr(int64_t in, int64_t out, int64_t k, engine::Generator& gen) {
-  return std::make_shared<ConvBNReLU>(in, out, k, gen);
+std::shared_ptr<layers::ConvBNReLU> cbr(int64_t in, int64_t out, int64_t k, engine::Generator& gen) {
+  return std::make_shared<layers::ConvBNReLU>(in, out, k, gen, Conv2dOptions::same(k));
 }
 
 layers::MoEMode parse_mode(const std::string& m) {
@@ -56,12 +56,6 @@ Var upsample_to(const Var& x, int64_t h, int64_t w) {
 
 }  // namespace
 
-ConvBNReLU::ConvBNReLU(int64_t in, int64_t out, int64_t kernel, engine::Generator& gen) {
-  conv_ = register_module("conv", std::make_shared<Conv2d>(in, out, kernel, gen, Conv2dOptions::same(kernel)));
-  bn_ = register_module("bn", std::make_shared<layers::BatchNorm2d>(out));
-}
-
-Var ConvBNReLU::forward(const Var& x) { return ag::relu((*bn_)((*conv_)(x))); }
 
 CamoXpert::CamoXpert(const CamoXpertConfig& config, std::shared_ptr<Backbone> backbone, engine::Generator& gen)
     : config_(config), backbone_(std::move(backbone)) {

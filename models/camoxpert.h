@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/random.h"
+#include "layers/conv_bn_relu.h"
 #include "layers/container.h"
 #include "layers/conv.h"
 #include "layers/moe/sparse_moe.h"
@@ -31,16 +32,6 @@ struct CamoXpertOutput {
 };
 
 // conv(k) -> BatchNorm2d -> ReLU; children "conv", "bn".
-class ConvBNReLU : public layers::UnaryModule {
- public:
-  ConvBNReLU(int64_t in, int64_t out, int64_t kernel, engine::Generator& gen);
-  std::string type_name() const override { return "ConvBNReLU"; }
-  Var forward(const Var& x) override;
-
- private:
-  std::shared_ptr<layers::Conv2d> conv_;
-  std::shared_ptr<layers::BatchNorm2d> bn_;
-};
 
 class CamoXpert : public layers::Module {
  public:

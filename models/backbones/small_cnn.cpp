@@ -11,13 +11,10 @@ using layers::Conv2d;
 using layers::Conv2dOptions;
 using layers::Sequential;
 
-ConvBNReLU::ConvBNReLU(int64_t in, int64_t out, int64_t stride, engine::Generator& gen) {
-  conv = register_module("conv", std::make_shared<Conv2d>(
-                                     in, out, 3, gen, Conv2dOptions().with_stride(stride).with_padding(1).with_bias(false)));
-  bn = register_module("bn", std::make_shared<BatchNorm2d>(out));
+std::shared_ptr<layers::ConvBNReLU> make_down(int64_t in, int64_t out, engine::Generator& gen) {
+  return std::make_shared<layers::ConvBNReLU>(in, out, 3, gen,
+                                              Conv2dOptions().with_stride(2).with_padding(1).with_bias(false));
 }
-
-Var ConvBNReLU::forward(const Var& x) { return ag::relu(bn->forward(conv->forward(x))); }
 
 ResBlock::ResBlock(int64_t channels, engine::Generator& gen) {
   const Conv2dOptions o = Conv2dOptions().with_padding(1).with_bias(false);
@@ -37,13 +34,13 @@ SmallCNN::SmallCNN(engine::Generator& gen, std::array<int64_t, 4> dims) : dims_(
   CUTTLE_CHECK(dims[0] % 2 == 0, "SmallCNN: C1 = ", dims[0], " must be even (stage 0 starts at C1/2)");
   stages = register_module("stages", std::make_shared<layers::ModuleList>());
   auto s0 = std::make_shared<Sequential>();
-  s0->push_back(std::make_shared<ConvBNReLU>(3, dims[0] / 2, 2, gen));
-  s0->push_back(std::make_shared<ConvBNReLU>(dims[0] / 2, dims[0], 2, gen));
+  s0->push_back(make_down(3, dims[0] / 2, gen));
+  s0->push_back(make_down(dims[0] / 2, dims[0], gen));
   s0->push_back(std::make_shared<ResBlock>(dims[0], gen));
   stages->push_back(s0);
   for (int i = 1; i < 4; ++i) {
     auto s = std::make_shared<Sequential>();
-    s->push_back(std::make_shared<ConvBNReLU>(dims[i - 1], dims[i], 2, gen));
+    s->push_back(make_down(dims[i - 1], dims[i], gen));
     s->push_back(std::make_shared<ResBlock>(dims[i], gen));
     stages->push_back(s);
   }

@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "engine/random.h"
+#include "layers/conv_bn_relu.h"
 #include "layers/container.h"
 #include "layers/conv.h"
 #include "layers/norm.h"
@@ -27,14 +28,8 @@
 namespace cuttle::models {
 
 // conv3x3 (stride `stride`, pad 1, no bias) -> BatchNorm2d -> ReLU. Names: conv, bn.
-class ConvBNReLU : public layers::UnaryModule {
- public:
-  ConvBNReLU(int64_t in, int64_t out, int64_t stride, engine::Generator& gen);
-  std::string type_name() const override { return "ConvBNReLU"; }
-  Var forward(const Var& x) override;
-  std::shared_ptr<layers::Conv2d> conv;
-  std::shared_ptr<layers::BatchNorm2d> bn;
-};
+// "down": layers::ConvBNReLU with a bias-free conv3x3 of stride 2, padding 1.
+std::shared_ptr<layers::ConvBNReLU> make_down(int64_t in, int64_t out, engine::Generator& gen);
 
 // Residual block of two conv3x3 + BN at `channels`. Names: conv1, bn1, conv2, bn2.
 class ResBlock : public layers::UnaryModule {
