@@ -27,14 +27,13 @@ from safetensors_lite import save_file  # noqa: E402
 
 
 def stage_maps(model, x):
-    # The maps after each stage, read from the model's own modules (not features_only, whose layout
-    # changed across timm versions).
+    # The maps after each stage (NCHW). timm 1.x: forward_intermediates; older: loop over the stages.
+    if hasattr(model, "forward_intermediates"):
+        return list(model.forward_intermediates(x, intermediates_only=True))
     t, size = model.patch_embed(x)
-    if isinstance(size, torch.Size) or isinstance(size, tuple):
-        size = list(size)
     maps = []
     for stage in model.stages:
-        t, size = stage(t, feat_size=size)
+        t, size = stage(t, feat_size=list(size))
         maps.append(t)
     return maps
 
@@ -46,7 +45,7 @@ def write(name, model, out_dir, seed):
     with torch.no_grad():
         maps = stage_maps(model, x)
         # The stage loop must agree with timm's forward_features (the last map).
-        assert torch.equal(maps[-1], model.forward_features(x)), "stage loop differs from forward_features"
+        assert torch.allclose(maps[-1], model.forward_features(x)), "stage maps differ from forward_features"
     save_file({k: v.float() for k, v in model.state_dict().items()}, os.path.join(out_dir, f"{name}_weights.safetensors"),
               metadata={"timm": timm.__version__, "torch": torch.__version__})
     golden = {"x": x}
