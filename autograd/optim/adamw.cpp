@@ -16,46 +16,37 @@ AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWOptions& opts)
 }
 
 void AdamW::step() {
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    ParamGroup& group = groups_[gi];
-    const double lr = lr_ * group.lr_scale, wd = group_weight_decay(group);
-    for (size_t pi = 0; pi < group.params.size(); ++pi) {
-      Var& p = group.params[pi];
-      if (!p.grad().defined()) continue;
-      Tensor& w = p.mutable_data();
-      CUTTLE_CHECK(w.is_contiguous(), "AdamW: parameter ", w.str(), " must be contiguous");
-      const Tensor g = p.grad().contiguous();
-      State& st = state_[gi][pi];
-      if (!st.exp_avg.defined()) {
-        st.exp_avg = Tensor::zeros(w.shape(), w.dtype(), w.device());
-        st.exp_avg_sq = Tensor::zeros(w.shape(), w.dtype(), w.device());
-      }
-      st.step += 1;
-      const double b1 = opts_.beta1, b2 = opts_.beta2, eps = opts_.eps;
-      const double bc1 = 1 - std::pow(b1, (double)st.step);
-      const double bc2_sqrt = std::sqrt(1 - std::pow(b2, (double)st.step));
-      const double step_size = lr / bc1;
-      engine::dispatch_float(w.dtype(), "AdamW", [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        T* pw = w.data<T>();
-        const T* pg = g.data<T>();
-        T* m = st.exp_avg.data<T>();
-        T* v = st.exp_avg_sq.data<T>();
-        engine::parallel_for(0, w.numel(), engine::kParallelGrain, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; ++i) {
-            const double gi_ = (double)pg[i];
-            double wi = (double)pw[i] * (1 - lr * wd);  // decoupled decay first
-            const double mi = b1 * (double)m[i] + (1 - b1) * gi_;
-            const double vi = b2 * (double)v[i] + (1 - b2) * gi_ * gi_;
-            m[i] = (T)mi;
-            v[i] = (T)vi;
-            wi -= step_size * mi / (std::sqrt(vi) / bc2_sqrt + eps);
-            pw[i] = (T)wi;
-          }
-        });
-      });
+  for_each_with_grad("AdamW", [&](size_t gi, size_t pi, Tensor& w, const Tensor& g, double lr, double wd) {
+    State& st = state_[gi][pi];
+    if (!st.exp_avg.defined()) {
+      st.exp_avg = Tensor::zeros(w.shape(), w.dtype(), w.device());
+      st.exp_avg_sq = Tensor::zeros(w.shape(), w.dtype(), w.device());
     }
-  }
+    st.step += 1;
+    const double b1 = opts_.beta1, b2 = opts_.beta2, eps = opts_.eps;
+    const double bc1 = 1 - std::pow(b1, (double)st.step);
+    const double bc2_sqrt = std::sqrt(1 - std::pow(b2, (double)st.step));
+    const double step_size = lr / bc1;
+    engine::dispatch_float(w.dtype(), "AdamW", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T* pw = w.data<T>();
+      const T* pg = g.data<T>();
+      T* m = st.exp_avg.data<T>();
+      T* v = st.exp_avg_sq.data<T>();
+      engine::parallel_for(0, w.numel(), engine::kParallelGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const double gi_ = (double)pg[i];
+          double wi = (double)pw[i] * (1 - lr * wd);  // decoupled decay first
+          const double mi = b1 * (double)m[i] + (1 - b1) * gi_;
+          const double vi = b2 * (double)v[i] + (1 - b2) * gi_ * gi_;
+          m[i] = (T)mi;
+          v[i] = (T)vi;
+          wi -= step_size * mi / (std::sqrt(vi) / bc2_sqrt + eps);
+          pw[i] = (T)wi;
+        }
+      });
+    });
+  });
 }
 
 std::map<std::string, Tensor> AdamW::state_dict() const {

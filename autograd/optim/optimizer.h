@@ -33,6 +33,22 @@ class Optimizer {
   Optimizer(std::vector<ParamGroup> groups, double lr, double weight_decay);
   double group_weight_decay(const ParamGroup& g) const { return g.weight_decay < 0 ? weight_decay_ : g.weight_decay; }
   static std::string key(size_t group, size_t index, const char* name);
+  // Calls fn(group, index, weights, contiguous grad, lr, weight decay) for every parameter that has a
+  // gradient, in group order: the traversal every update rule shares.
+  template <typename Fn>
+  void for_each_with_grad(const char* who, const Fn& fn) {
+    for (size_t gi = 0; gi < groups_.size(); ++gi) {
+      ParamGroup& group = groups_[gi];
+      const double lr = lr_ * group.lr_scale, wd = group_weight_decay(group);
+      for (size_t pi = 0; pi < group.params.size(); ++pi) {
+        Var& p = group.params[pi];
+        if (!p.grad().defined()) continue;
+        Tensor& w = p.mutable_data();
+        CUTTLE_CHECK(w.is_contiguous(), who, ": parameter ", w.str(), " must be contiguous");
+        fn(gi, pi, w, p.grad().contiguous(), lr, wd);
+      }
+    }
+  }
 
   std::vector<ParamGroup> groups_;
   double lr_;

@@ -14,40 +14,31 @@ SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& opts)
 }
 
 void SGD::step() {
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    ParamGroup& group = groups_[gi];
-    const double lr = lr_ * group.lr_scale, wd = group_weight_decay(group);
-    for (size_t pi = 0; pi < group.params.size(); ++pi) {
-      Var& p = group.params[pi];
-      if (!p.grad().defined()) continue;
-      Tensor& w = p.mutable_data();
-      CUTTLE_CHECK(w.is_contiguous(), "SGD: parameter ", w.str(), " must be contiguous");
-      const Tensor g = p.grad().contiguous();
-      Tensor& buf = momentum_[gi][pi];
-      const bool first = !buf.defined();
-      if (opts_.momentum > 0 && first) buf = Tensor::zeros(w.shape(), w.dtype(), w.device());
-      engine::dispatch_float(w.dtype(), "SGD", [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        T* pw = w.data<T>();
-        const T* pg = g.data<T>();
-        T* pb = opts_.momentum > 0 ? buf.data<T>() : nullptr;
-        const double mom = opts_.momentum, damp = opts_.dampening;
-        const bool nesterov = opts_.nesterov;
-        engine::parallel_for(0, w.numel(), engine::kParallelGrain, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; ++i) {
-            double d = (double)pg[i] + wd * (double)pw[i];
-            if (pb) {
-              // PyTorch starts the buffer at the first gradient, undamped.
-              const double m = first ? d : mom * (double)pb[i] + (1 - damp) * d;
-              pb[i] = (T)m;
-              d = nesterov ? d + mom * m : m;
-            }
-            pw[i] = (T)((double)pw[i] - lr * d);
+  for_each_with_grad("SGD", [&](size_t gi, size_t pi, Tensor& w, const Tensor& g, double lr, double wd) {
+    Tensor& buf = momentum_[gi][pi];
+    const bool first = !buf.defined();
+    if (opts_.momentum > 0 && first) buf = Tensor::zeros(w.shape(), w.dtype(), w.device());
+    engine::dispatch_float(w.dtype(), "SGD", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T* pw = w.data<T>();
+      const T* pg = g.data<T>();
+      T* pb = opts_.momentum > 0 ? buf.data<T>() : nullptr;
+      const double mom = opts_.momentum, damp = opts_.dampening;
+      const bool nesterov = opts_.nesterov;
+      engine::parallel_for(0, w.numel(), engine::kParallelGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          double d = (double)pg[i] + wd * (double)pw[i];
+          if (pb) {
+            // PyTorch starts the buffer at the first gradient, undamped.
+            const double m = first ? d : mom * (double)pb[i] + (1 - damp) * d;
+            pb[i] = (T)m;
+            d = nesterov ? d + mom * m : m;
           }
-        });
+          pw[i] = (T)((double)pw[i] - lr * d);
+        }
       });
-    }
-  }
+    });
+  });
 }
 
 std::map<std::string, Tensor> SGD::state_dict() const {
