@@ -4,7 +4,12 @@
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/strided_loop.h"
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
+#include "engine/ops/elementwise.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/cublas.h"
+#endif
 #include "engine/ops/linalg.h"
 #include "engine/parallel.h"
 
@@ -84,10 +89,19 @@ void batched_gemm(Tensor& out, const Operand& A, const Operand& B, int64_t M, in
       /*accumulate=*/true);
 }
 
+#ifdef CUTTLE_WITH_CUDA
+// linear as a composition of ops that route themselves (the GPU path): x w^T + b.
+Tensor linear_on_device(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  Shape out_shape = x.shape();
+  out_shape.back() = w.size(0);
+  Tensor y = matmul(x.reshape({-1, w.size(1)}), w, false, true).reshape(out_shape);
+  return bias.defined() ? add(y, bias) : y;
+}
+#endif
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
-  cpu::require_cpu("matmul", a, b);
   cpu::require_same_dtype("matmul", a, b);
   CUTTLE_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul: operands must be at least 2-D, got ", a.str(), " and ",
                b.str(), "; unsqueeze a vector to a [1, K] row or a [K, 1] column");
@@ -99,6 +113,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   const Shape a_batch(A.shape().begin(), A.shape().end() - 2), b_batch(B.shape().begin(), B.shape().end() - 2);
   Shape out_shape = broadcast_shapes(a_batch, b_batch, "matmul");
   const Shape out_batch = out_shape;
+  CUTTLE_ROUTE_CUDA("matmul", cuda::gemm_batched(A, B, out_batch), a, b);
+  cpu::require_cpu("matmul", a, b);
   out_shape.push_back(M);
   out_shape.push_back(N);
   Tensor out = Tensor::zeros(out_shape, a.dtype());
@@ -112,10 +128,11 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  cpu::require_cpu("linear", x, w);
   cpu::require_same_dtype("linear", x, w);
   CUTTLE_CHECK(x.dim() >= 1 && w.dim() == 2 && x.size(-1) == w.size(1), "linear: input ", x.str(),
                " does not match weight ", w.str(), " (expected [..., in] and [out, in])");
+  CUTTLE_ROUTE_CUDA("linear", linear_on_device(x, w, bias), x, w, bias);
+  cpu::require_cpu("linear", x, w);
   const int64_t in = w.size(1), out_f = w.size(0);
   Shape out_shape = x.shape();
   out_shape.back() = out_f;

@@ -152,3 +152,42 @@ TEST_CASE("the loader delivers identical batches on the GPU from pinned host buf
 }
 
 }
+
+#include "engine/ops/linalg.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/cublas.h"
+#endif
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("cuda matmul and linear match the CPU") {
+  if (!gpu_present()) return;
+  // f32 without TF32: cuBLAS and the CPU GEMM both accumulate in f32 but in different orders, so
+  // they differ by a few ulp times sqrt(K); 1e-5 relative to the largest value covers K up to ~1000.
+  struct Case { Shape a, b; bool ta, tb; };
+  const std::vector<Case> cases = {{{7, 33}, {33, 5}, false, false}, {{33, 7}, {33, 5}, true, false},
+                                   {{1, 3}, {9, 3}, false, true},   {{4, 3, 17, 8}, {8, 6}, false, false},
+                                   {{2, 1, 5, 4}, {3, 4, 7}, false, false}, {{3, 64, 300}, {3, 300, 65}, false, false}};
+  for (DType dt : {DType::f32, DType::f64}) {
+    const double tol = dt == DType::f32 ? 1e-5 : 1e-12;
+    for (const Case& c : cases) {
+      Tensor a = randn(c.a, 21, dt), b = randn(c.b, 22, dt);
+      Tensor ref = eng::matmul(a, b, c.ta, c.tb);
+      Tensor got = eng::matmul(a.to(kGpu), b.to(kGpu), c.ta, c.tb);
+      CHECK(got.device() == kGpu);
+      CHECK(max_rel_diff(got.to(kCpu), ref) <= tol);
+    }
+    Tensor x = randn({5, 3, 12}, 23, dt), w = randn({7, 12}, 24, dt), bias = randn({7}, 25, dt);
+    CHECK(max_rel_diff(eng::linear(x.to(kGpu), w.to(kGpu), bias.to(kGpu)).to(kCpu), eng::linear(x, w, bias)) <= tol);
+    CHECK(max_rel_diff(eng::linear(x.to(kGpu), w.to(kGpu)).to(kCpu), eng::linear(x, w)) <= tol);
+  }
+#ifdef CUTTLE_WITH_CUDA
+  // TF32 (10-bit mantissa inputs): looser, and switched back off.
+  eng::cuda::set_allow_tf32(true);
+  Tensor a = randn({64, 256}, 26, DType::f32), b = randn({256, 32}, 27, DType::f32);
+  CHECK(max_rel_diff(eng::matmul(a.to(kGpu), b.to(kGpu)).to(kCpu), eng::matmul(a, b)) <= 5e-3);
+  eng::cuda::set_allow_tf32(false);
+#endif
+}
+
+}
