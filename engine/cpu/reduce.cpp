@@ -7,6 +7,9 @@
 
 #include "engine/cpu/cpu_only.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/reduce.h"
+#endif
 #include "engine/ops/reduce.h"
 #include "engine/parallel.h"
 
@@ -48,6 +51,18 @@ RowView as_rows(const Tensor& x, const Axes& axes, bool keepdim, const char* op)
   return v;
 }
 
+#ifdef CUTTLE_WITH_CUDA
+// The GPU path of sum/mean/amax/amin: the same row layout, reduced by cuda::reduce_rows.
+Tensor reduce_on_gpu(cuda::RowReduce kind, const Tensor& x, const Axes& axes, bool keepdim, const char* op) {
+  RowView v = as_rows(x, axes, keepdim, op);
+  return cuda::reduce_rows(kind, v.rows, v.outer, v.inner).reshape(v.out_shape);
+}
+#define CUTTLE_REDUCE_ON_GPU(kind, op) \
+  if (x.device().is_cuda()) return reduce_on_gpu(cuda::RowReduce::kind, x, axes, keepdim, op);
+#else
+#define CUTTLE_REDUCE_ON_GPU(kind, op)
+#endif
+
 template <typename Acc, typename T, typename Fn>
 Tensor reduce_rows(const Tensor& x, const Axes& axes, bool keepdim, const char* op, DType out_dtype,
                    const Fn& row_fn) {
@@ -82,6 +97,7 @@ Shape reduced_shape(const Shape& x, const Axes& axes, bool keepdim) {
 }
 
 Tensor sum(const Tensor& x, const Axes& axes, bool keepdim) {
+  CUTTLE_REDUCE_ON_GPU(sum, "sum")
   return dispatch_numeric(x.dtype(), "sum", [&](auto tag) {
     using T = typename decltype(tag)::type;
     using A = AccOf<T>;
@@ -103,6 +119,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, const Axes& axes, bool keepdim) {
+  CUTTLE_REDUCE_ON_GPU(mean, "mean")
   return dispatch_float(x.dtype(), "mean", [&](auto tag) {
     using T = typename decltype(tag)::type;
     return reduce_rows<T, T>(x, axes, keepdim, "mean", x.dtype(), [](const T* r, int64_t n) {
@@ -114,6 +131,7 @@ Tensor mean(const Tensor& x, const Axes& axes, bool keepdim) {
 }
 
 Tensor amax(const Tensor& x, const Axes& axes, bool keepdim) {
+  CUTTLE_REDUCE_ON_GPU(max, "amax")
   return dispatch_numeric(x.dtype(), "amax", [&](auto tag) {
     using T = typename decltype(tag)::type;
     CUTTLE_CHECK(x.numel() > 0, "amax: empty tensor ", x.str());
@@ -127,6 +145,7 @@ Tensor amax(const Tensor& x, const Axes& axes, bool keepdim) {
 }
 
 Tensor amin(const Tensor& x, const Axes& axes, bool keepdim) {
+  CUTTLE_REDUCE_ON_GPU(min, "amin")
   return dispatch_numeric(x.dtype(), "amin", [&](auto tag) {
     using T = typename decltype(tag)::type;
     CUTTLE_CHECK(x.numel() > 0, "amin: empty tensor ", x.str());

@@ -191,3 +191,43 @@ TEST_CASE("cuda matmul and linear match the CPU") {
 }
 
 }
+
+#include "autograd/functions/elementwise.h"
+#include "autograd/functions/reduce.h"
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("cuda reductions match the CPU over any axes") {
+  if (!gpu_present()) return;
+  // Both backends accumulate f32 sums in double in a fixed order; the orders differ, so allow 1e-6.
+  for (DType dt : {DType::f32, DType::f64}) {
+    Tensor x = randn({3, 33, 7, 5}, 31, dt);
+    const Tensor g = x.to(kGpu);
+    for (const eng::Axes& axes : std::vector<eng::Axes>{{}, {1}, {0, 2}, {-1}, {1, 2, 3}}) {
+      CHECK(max_rel_diff(eng::sum(g, axes).to(kCpu), eng::sum(x, axes)) <= 1e-6);
+      CHECK(max_rel_diff(eng::mean(g, axes, true).to(kCpu), eng::mean(x, axes, true)) <= 1e-6);
+      CHECK(max_rel_diff(eng::amax(g, axes).to(kCpu), eng::amax(x, axes)) == 0);
+      CHECK(max_rel_diff(eng::amin(g, axes).to(kCpu), eng::amin(x, axes)) == 0);
+    }
+    // Broadcasting backward reduces on the device.
+    CHECK(max_rel_diff(eng::sum_to_shape(g, {33, 1, 1}).to(kCpu), eng::sum_to_shape(x, {33, 1, 1})) <= 1e-6);
+  }
+}
+
+TEST_CASE("autograd runs on the GPU and matches the CPU") {
+  if (!gpu_present()) return;
+  using autograd::Var;
+  Tensor x = randn({4, 9}, 41, DType::f64), b = randn({9}, 42, DType::f64);
+  auto grads = [&](eng::Device d) {
+    Var xv(x.to(d), true), bv(b.to(d), true);
+    Var y = autograd::sum(autograd::tanh(xv * bv + xv * 2.0), {1});
+    autograd::sum(y * y).backward();
+    return std::make_pair(xv.grad(), bv.grad());
+  };
+  auto cpu = grads(kCpu), gpu = grads(kGpu);
+  CHECK(gpu.first.device() == kGpu);
+  CHECK(max_rel_diff(gpu.first.to(kCpu), cpu.first) <= 1e-12);
+  CHECK(max_rel_diff(gpu.second.to(kCpu), cpu.second) <= 1e-12);
+}
+
+}
