@@ -44,6 +44,13 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+Shape broadcast_strides(const Shape& from, const Shape& from_strides, const Shape& to) {
+  Shape st(to.size(), 0);
+  const size_t lead = to.size() - from.size();
+  for (size_t i = 0; i < from.size(); ++i) st[lead + i] = from[i] == 1 ? 0 : from_strides[i];
+  return st;
+}
+
 int normalize_axis(int64_t axis, int64_t ndim, const char* op) {
   int64_t a = axis < 0 ? axis + ndim : axis;
   CUTTLE_CHECK(a >= 0 && a < ndim, op, ": axis ", axis, " out of range for ", ndim, " dimensions");

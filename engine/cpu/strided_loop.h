@@ -75,7 +75,6 @@ void strided_loop(const Shape& shape, const std::array<Shape, N>& strides, const
   });
 }
 
-// Strides of tensor with shape `from` broadcast to `to` (stride 0 on broadcast axes).
-Shape broadcast_strides(const Shape& from, const Shape& from_strides, const Shape& to);
+using engine::broadcast_strides;  // engine/shape.h
 
 }  // namespace cuttle::engine::cpu

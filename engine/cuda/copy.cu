@@ -5,13 +5,6 @@
 
 namespace cuttle::engine::cuda {
 
-Shape broadcast_strides_to(const Tensor& t, const Shape& to) {
-  Shape st(to.size(), 0);
-  const size_t lead = to.size() - t.shape().size();
-  for (size_t i = 0; i < t.shape().size(); ++i) st[lead + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
-  return st;
-}
-
 namespace {
 
 template <typename D, typename S>

@@ -50,7 +50,7 @@ StridedIndex<N> make_strided_index(const Shape& shape, const Shape* const* strid
 }
 
 // Strides of a tensor broadcast to `to` (stride 0 on broadcast axes).
-Shape broadcast_strides_to(const Tensor& t, const Shape& to);
+inline Shape broadcast_strides_to(const Tensor& t, const Shape& to) { return broadcast_strides(t.shape(), t.strides(), to); }
 
 inline cudaStream_t stream_of(const Tensor& t) { return stream(t.device().index); }
 

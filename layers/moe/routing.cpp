@@ -40,7 +40,7 @@ void update_balance(BalanceState& state, const Tensor& usage, const BalanceOptio
 }
 
 std::vector<ExpertAssignment> assign_experts(const Tensor& indices, int64_t num_experts) {
-  const Tensor idx = indices.to(engine::Device::cpu()).contiguous();  // the one host read per layer
+  const Tensor idx = indices.to(engine::Device::cpu()).contiguous();  // a no-op for the forward's host copy
   const int64_t B = idx.size(0), k = idx.size(1);
   std::vector<ExpertAssignment> out((size_t)num_experts);
   const int64_t* p = idx.data<int64_t>();

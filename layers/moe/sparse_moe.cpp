@@ -96,8 +96,11 @@ Var SparseMoE::forward(const Var& x) {
   Var picked = ag::gather(probs, 1, indices);
   Var weights = ag::div(picked, ag::sum(picked, {1}, true));
 
+  // The one host read of the routing per layer: shares, dispatch lists and statistics all use it.
+  const Tensor host_indices = indices.to(engine::Device::cpu()).contiguous();
+
   // 4. Loss-free balancing, once per micro-batch, after selection.
-  const Tensor share = moe::selection_share(indices, E);
+  const Tensor share = moe::selection_share(host_indices, E);
   if (training && opts_.balance && !frozen_.defined() && opts_.mode == MoEMode::batched) {
     Tensor usage = share.clone();
     if (usage_hook_) usage_hook_(usage);
@@ -119,8 +122,8 @@ Var SparseMoE::forward(const Var& x) {
   // 6. Combine.
   Var out;
   switch (opts_.mode) {
-    case MoEMode::batched: out = combine_batched(x, indices, weights); break;
-    case MoEMode::per_sample: out = combine_per_sample(x, indices, weights); break;
+    case MoEMode::batched: out = combine_batched(x, host_indices, weights); break;
+    case MoEMode::per_sample: out = combine_per_sample(x, host_indices, weights); break;
     case MoEMode::dense_masked: {
       Var full = ag::scatter_add(Var(Tensor::zeros({B, E}, probs.dtype(), probs.device())), 1, indices, weights);
       out = combine_dense(x, full);
@@ -129,13 +132,13 @@ Var SparseMoE::forward(const Var& x) {
     case MoEMode::dense_soft: out = combine_dense(x, probs); break;
   }
   if (opts_.debug_checks) {
-    moe::check_routing(indices, weights.data(), E, "SparseMoE");
+    moe::check_routing(host_indices, weights.data(), E, "SparseMoE");
     CUTTLE_CHECK(all_finite(out.data()), "SparseMoE: the combined output is not finite");
   }
   last_indices_ = indices;
   last_weights_ = weights;
   last_logits_ = logits;
-  record_stats(indices, weights.data());
+  record_stats(host_indices, weights.data());
   return out;
 }
 
@@ -158,7 +161,7 @@ Var SparseMoE::combine_batched(const Var& x, const Tensor& indices, const Var& w
 
 Var SparseMoE::combine_per_sample(const Var& x, const Tensor& indices, const Var& weights) {
   const int64_t B = x.size(0), k = opts_.top_k;
-  const Tensor idx = indices.to(engine::Device::cpu()).contiguous();
+  const Tensor& idx = indices;  // on the host (forward reads it once)
   std::vector<Var> rows;
   for (int64_t b = 0; b < B; ++b) {
     Var xb = ag::slice(x, 0, b, b + 1);
@@ -186,7 +189,7 @@ Var SparseMoE::combine_dense(const Var& x, const Var& expert_weights) {
 }
 
 void SparseMoE::record_stats(const Tensor& indices, const Tensor& weights) {
-  const Tensor idx = indices.to(engine::Device::cpu()).contiguous();
+  const Tensor& idx = indices;  // on the host (forward reads it once)
   const std::vector<double> w = weights.to(engine::Device::cpu()).to_vector<double>();
   const int64_t B = idx.size(0), k = idx.size(1);
   std::set<std::vector<int64_t>> sets;

@@ -79,6 +79,7 @@ class SparseMoE : public UnaryModule {
   void reset_stats();
 
  private:
+  // `indices` here and in record_stats: the forward's single host copy of the routing.
   Var combine_batched(const Var& x, const Tensor& indices, const Var& weights);
   Var combine_per_sample(const Var& x, const Tensor& indices, const Var& weights);
   Var combine_dense(const Var& x, const Var& expert_weights);  // [B, E] weights
