@@ -2,6 +2,7 @@
 #include <atomic>
 #include <cmath>
 
+#include "engine/cpu/box_sum.h"
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/pool_planes.h"
 #include "engine/dispatch.h"
@@ -40,6 +41,10 @@ Window window(const PoolGeom& g, int64_t oh, int64_t ow, bool count_include_pad)
   return {h0, h1, w0, w1, count_include_pad ? padded : (h1 - h0) * (w1 - w0)};
 }
 
+// From this many elements per window on, average pooling goes through a summed-area table (4 reads
+// per output instead of kh*kw); below it the direct sum is as fast and keeps the f32 summation order.
+constexpr int64_t kBoxTableMinWindow = 64;
+
 }  // namespace
 
 Shape pool2d_output_shape(const Shape& x, Size2 k, Size2 s, Size2 p, bool ceil_mode, const char* op) {
@@ -64,9 +69,20 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
     using T = typename decltype(tag)::type;
     const T* px = xc.data<T>();
     T* py = out.data<T>();
-    cpu::for_each_plane(g.planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t pl) {
+    const bool use_table = g.kh * g.kw >= kBoxTableMinWindow;
+    cpu::for_each_plane(g.planes, g.OH * g.OW * (use_table ? 4 : g.kh * g.kw), [&](int64_t pl) {
       const T* xp = px + pl * g.H * g.W;
       T* yp = py + pl * g.OH * g.OW;
+      if (use_table) {
+        std::vector<double> table;
+        cpu::summed_area_table(xp, g.H, g.W, table);
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const Window w = window(g, oh, ow, count_include_pad);
+            yp[oh * g.OW + ow] = T(cpu::box_sum(table, g.W, w.h0, w.h1, w.w0, w.w1) / (double)w.divisor);
+          }
+        return;
+      }
       for (int64_t oh = 0; oh < g.OH; ++oh)
         for (int64_t ow = 0; ow < g.OW; ++ow) {
           const Window w = window(g, oh, ow, count_include_pad);
@@ -93,9 +109,20 @@ Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& x_shape, Size2 k
     using T = typename decltype(tag)::type;
     const T* pgy = gyc.data<T>();
     T* pgx = gx.data<T>();
-    cpu::for_each_plane(g.planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t pl) {
+    const bool use_table = g.kh * g.kw >= kBoxTableMinWindow;
+    cpu::for_each_plane(g.planes, g.OH * g.OW * (use_table ? 4 : g.kh * g.kw), [&](int64_t pl) {
       T* gxp = pgx + pl * g.H * g.W;
       const T* gyp = pgy + pl * g.OH * g.OW;
+      if (use_table) {
+        std::vector<double> diff((size_t)((g.H + 1) * (g.W + 1)), 0.0);
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const Window w = window(g, oh, ow, count_include_pad);
+            cpu::add_box(diff, g.W, w.h0, w.h1, w.w0, w.w1, (double)gyp[oh * g.OW + ow] / (double)w.divisor);
+          }
+        cpu::integrate_differences(diff, g.H, g.W, gxp);
+        return;
+      }
       for (int64_t oh = 0; oh < g.OH; ++oh)
         for (int64_t ow = 0; ow < g.OW; ++ow) {
           const Window w = window(g, oh, ow, count_include_pad);
