@@ -1,5 +1,6 @@
 #include "engine/cuda/caching_allocator.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -194,7 +195,18 @@ Allocator& allocator() {
 
 }  // namespace
 
-void* device_alloc(size_t nbytes, int device, cudaStream_t stream) { return allocator().allocate(nbytes, device, stream); }
+namespace {
+std::atomic<int> g_debug_fill{-1};
+}
+
+void set_debug_fill(int byte) { g_debug_fill = byte; }
+
+void* device_alloc(size_t nbytes, int device, cudaStream_t stream) {
+  void* p = allocator().allocate(nbytes, device, stream);
+  const int fill = g_debug_fill;
+  if (fill >= 0) CUTTLE_CUDA_CHECK(cudaMemsetAsync(p, fill, nbytes, stream));
+  return p;
+}
 void device_free(void* ptr) { allocator().free(ptr); }
 void empty_cache(int device) { allocator().empty(device); }
 AllocatorStats allocator_stats(int device) { return allocator().stats(device); }
