@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/random.h"
 #include "models/camoxpert.h"
 
@@ -24,5 +26,17 @@ struct BuiltModel {
 };
 // The model of `config`, backbone weights loaded when config.backbone.weights is set.
 BuiltModel build_camoxpert(const CamoXpertConfig& config, engine::Generator& gen);
+
+// A trained model ready for inference: resolved from a run directory, a checkpoint directory or a
+// bare .safetensors file (which needs `config_path`, as it carries no config), weights loaded
+// strictly, moved to `device`, in eval mode.
+struct TrainedModel {
+  std::shared_ptr<CamoXpert> model;
+  CamoXpertConfig config;
+  std::string checkpoint;  // the resolved checkpoint path
+  nlohmann::json meta;     // its checkpoint.json (empty for a bare file)
+};
+TrainedModel load_trained_model(const std::string& checkpoint_or_run, engine::Device device,
+                                const std::string& config_path = "");
 
 }  // namespace cuttle::models
