@@ -18,6 +18,7 @@ value, and writes to OUT:
       lr [10], grad_norm [10] (before clipping), route.{s} [10,2,2] i64 (the top-k selections of every
       MoE at every step, genuinely data-dependent: not frozen), final.<param> [2] (sum, sum of squares
       after the 10 steps), final.moe.{s}.{bias,usage_ema}
+    then eval mode on step 0's batch: eval.terms [8] (total, then LOSS_TERMS), eval.route.{s} [2,2]
 Every selection is checked to have a margin > 1e-6 between the k-th and (k+1)-th score, so rounding
 cannot flip it. tests/models/test_camoxpert_golden.cpp compares.
 """
@@ -146,6 +147,15 @@ def main():
     g["grad_norm"] = torch.tensor(norms, dtype=torch.float64)
     for n, p in model.named_parameters():
         g["final." + n] = torch.stack([p.detach().sum(), (p.detach() ** 2).sum()])
+    model.eval()  # BatchNorm on the running statistics the 10 steps accumulated
+    with torch.no_grad():
+        x, target = data(0)
+        L = camoxpert_loss(model(x), target, cfg["loss"])
+    g["eval.terms"] = torch.tensor([L["total"].item()] + [L[k].item() for k in LOSS_TERMS], dtype=torch.float64)
+    for s, m in enumerate(model.moe):
+        g[f"eval.route.{s}"] = m.last_indices.clone()
+        assert routing_margin(m, m.last_logits) > 1e-6, f"eval: moe.{s} is within 1e-6 of a tie"
+    print("eval after 10 steps: loss", L["total"].item(), "routes", [m.last_indices.tolist() for m in model.moe])
     for s, m in enumerate(model.moe):
         g[f"final.moe.{s}.bias"], g[f"final.moe.{s}.usage_ema"] = m.bias.clone(), m.usage_ema.clone()
     save_file(contiguous(g), os.path.join(out_dir, "golden.safetensors"))

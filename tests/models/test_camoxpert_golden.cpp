@@ -3,17 +3,22 @@
 // batch 2 at 64x64, float64. One training step: every output map, every loss term, the routing and its
 // weights, every parameter gradient and the buffers after the forward. Then 10 AdamW steps as a trainer
 // does them (warm-up + cosine lr, the router group at 0.1x lr, weight decay, gradient clipping at 1):
-// the routing selections of every MoE at every step, the losses, gradient norms and final parameters.
+// the routing selections of every MoE at every step, the losses, gradient norms and final parameters,
+// and an eval forward after the steps (BatchNorm on the running statistics they accumulated).
 //
-// Tolerance: both sides compute in float64 from the same f32 weights with the same formulas, so the
-// only differences are summation order inside convolutions, GEMMs and reductions (relative ~1e-15 per
-// op). They grow through ~100 layers and the BatchNorm divisions to ~1e-13 in the maps; gradients are
-// checked at 1e-9 relative to their tensor's largest value (tiny gradients of the deep backbone get
-// the most amplification), and the 10-step trajectory at 1e-9 (AdamW's division by sqrt(v) amplifies
-// the gradients' rounding in the first steps, where v is small). The selections are compared exactly;
+// Tolerance: both sides compute in float64 from the same f32 weights with the same formulas, so they
+// differ only in summation order inside convolutions, GEMMs and reductions (~1e-16 relative per op).
+// Measured: maps and loss terms 1.2e-14, gradients 4e-15 (relative to each tensor's largest value),
+// 10-step losses 6e-15, gradient norms 1e-13, eval terms after the steps 5e-13. Checked at 1e-12
+// (maps, terms, buffers) and 1e-11 (gradients, the steps' losses and norms, eval terms): orders of headroom for other compilers and instruction sets, and still far below
+// any real deviation (a wrong formula shows at 1e-3 or more). The final parameters are checked at 1e-9:
+// a conv bias feeding a train-mode BatchNorm has a true gradient of 0, so both sides hold rounding noise
+// (~1e-17) that AdamW turns into steps of lr * noise / eps ~ 1e-12; after 10 steps the sums of those
+// biases differ by up to 5e-11 (refine.blocks.1.0.conv.bias). The selections are compared exactly;
 // the fixture guarantees a margin > 1e-6 at every selection, far above the rounding.
 #include <filesystem>
 
+#include "autograd/grad_mode.h"
 #include "autograd/optim/adamw.h"
 #include "autograd/optim/clip_grad.h"
 #include "autograd/optim/lr_schedule.h"
@@ -30,7 +35,7 @@ using autograd::Var;
 namespace {
 
 const std::string kDir = "/fixtures/camoxpert/";
-constexpr double kMapTol = 1e-11, kGradTol = 1e-9, kStepTol = 1e-9;
+constexpr double kMapTol = 1e-12, kGradTol = 1e-11, kStepTol = 1e-11, kParamTol = 1e-9;
 
 struct Golden {
   models::CamoXpertConfig cfg;
@@ -197,6 +202,7 @@ TEST_CASE("CamoXpert trains 10 AdamW steps like its PyTorch twin") {
   }
 
   double worst_param = 0;
+  std::string worst_name;
   for (const auto& [name, p] : model->named_parameters()) {
     CAPTURE(name);
     const std::vector<double> ref = gd.at("final." + name).to_vector<double>();
@@ -205,8 +211,8 @@ TEST_CASE("CamoXpert trains 10 AdamW steps like its PyTorch twin") {
     double sum = 0, sq = 0;
     for (double e : v) sum += e, sq += e * e;
     const double d = std::max(std::abs(sum - ref[0]) / std::max(1.0, std::abs(ref[0])), std::abs(sq - ref[1]) / std::max(1.0, ref[1]));
-    worst_param = std::max(worst_param, d);
-    CHECK(d < kStepTol);
+    if (d >= worst_param) worst_param = d, worst_name = name;
+    CHECK(d < kParamTol);
   }
   for (size_t s = 0; s < 4; ++s)
     for (const char* b : {"bias", "usage_ema"}) {
@@ -214,8 +220,29 @@ TEST_CASE("CamoXpert trains 10 AdamW steps like its PyTorch twin") {
       CAPTURE(name);
       CHECK(max_rel_diff(model->moe((int64_t)s).buffer(b).to(DType::f64), gd.at("final." + name).to(DType::f64)) == 0.0);
     }
+
+  // Eval mode on the first batch: BatchNorm reads the running statistics of the 10 steps.
+  model->eval();
+  double worst_eval = 0;
+  {
+    autograd::NoGradGuard no_grad;
+    auto [x, target] = batch(gd, 0);
+    models::LossTerms L = models::camoxpert_loss(model->forward(Var(x)), target, gd.cfg.loss);
+    for (size_t s = 0; s < 4; ++s)
+      CHECK(model->moe((int64_t)s).last_indices().to_vector<int64_t>() ==
+            gd.at("eval.route." + std::to_string(s)).to_vector<int64_t>());
+    const std::vector<double> ref = gd.at("eval.terms").to_vector<double>();
+    const auto values = L.values();
+    REQUIRE(values.size() == ref.size());
+    for (size_t i = 0; i < ref.size(); ++i) {
+      CAPTURE(values[i].first);
+      const double d = std::abs(values[i].second - ref[i]) / std::max(1.0, std::abs(ref[i]));
+      worst_eval = std::max(worst_eval, d);
+      CHECK(d < kStepTol);
+    }
+  }
   MESSAGE("10 steps, max relative difference: losses ", worst_loss, ", gradient norms ", worst_norm,
-          ", final parameter sums ", worst_param);
+          ", final parameter sums ", worst_param, " (", worst_name, "), eval loss terms after the steps ", worst_eval);
 }
 
 }
