@@ -86,4 +86,6 @@ def print_info(model, cfg, size):
         print(f"  moe.{s} experts: " + ", ".join(f"{t} {m / G:.4f}" for t, m in zip(cfg["moe"]["experts"], e)))
     print(f"  total top-{cfg['moe']['top_k']}: mean over experts {r['macs_topk_mean'] / G:.4f}, cheapest {r['macs_topk_min'] / G:.4f}, "
           f"dearest {r['macs_topk_max'] / G:.4f}; dense (all experts) {r['macs_dense'] / G:.4f}")
+    print(f"exact MACs: backbone {r['macs_backbone']}, head {r['macs_head']}, routers {sum(r['macs_router'])}, "
+          f"experts (all) {sum(map(sum, r['macs_experts']))}, dense {r['macs_dense']}")
     return r
