@@ -139,7 +139,7 @@ TEST_CASE("CamoXpert matches its PyTorch twin on one training step") {
     ++with_grad;
   }
   CHECK(with_grad > 100);
-  CHECK(without > 0);
+  if (gd.cfg.moe.mode == "batched" || gd.cfg.moe.mode == "per_sample") CHECK(without > 0);  // dense modes run all
   double worst_buffer = 0;
   for (const auto& [name, b] : model->named_buffers()) {
     CAPTURE(name);
