@@ -9,13 +9,15 @@
 // Tolerance: both sides compute in float64 from the same f32 weights with the same formulas, so they
 // differ only in summation order inside convolutions, GEMMs and reductions (~1e-16 relative per op).
 // Measured: maps and loss terms 1.2e-14, gradients 4e-15 (relative to each tensor's largest value),
-// 10-step losses 6e-15, gradient norms 1e-13, eval terms after the steps 5e-13. Checked at 1e-12
-// (maps, terms, buffers) and 1e-11 (gradients, the steps' losses and norms, eval terms): orders of headroom for other compilers and instruction sets, and still far below
-// any real deviation (a wrong formula shows at 1e-3 or more). The final parameters are checked at 1e-9:
-// a conv bias feeding a train-mode BatchNorm has a true gradient of 0, so both sides hold rounding noise
-// (~1e-17) that AdamW turns into steps of lr * noise / eps ~ 1e-12; after 10 steps the sums of those
-// biases differ by up to 5e-11 (refine.blocks.1.0.conv.bias). The selections are compared exactly;
-// the fixture guarantees a margin > 1e-6 at every selection, far above the rounding.
+// 10-step losses 6e-15, gradient norms 5e-14, eval terms after the steps 3e-13. Checked at 1e-12
+// (maps, terms, buffers) and 1e-11 (gradients, the steps' losses and norms, eval terms): orders of
+// headroom for other compilers and instruction sets, and still far below any real deviation (a wrong
+// formula shows at 1e-3 or more). The final parameters are checked at 1e-8 (a missing weight decay
+// would show at ~1e-6): a conv bias feeding a train-mode BatchNorm has a true gradient of 0, so both
+// sides hold rounding noise (~1e-17) that AdamW turns into steps of lr * noise / eps ~ 1e-12; after 10
+// steps the sums of those biases differ by ~1e-10 (refine.blocks.1.0.conv.bias; how much depends on
+// the summation orders). The selections are compared exactly; the fixture guarantees a margin > 1e-6
+// at every selection, far above the rounding.
 #include <filesystem>
 
 #include "autograd/grad_mode.h"
@@ -35,7 +37,7 @@ using autograd::Var;
 namespace {
 
 const std::string kDir = "/fixtures/camoxpert/";
-constexpr double kMapTol = 1e-12, kGradTol = 1e-11, kStepTol = 1e-11, kParamTol = 1e-9;
+constexpr double kMapTol = 1e-12, kGradTol = 1e-11, kStepTol = 1e-11, kParamTol = 1e-8;
 
 struct Golden {
   models::CamoXpertConfig cfg;
