@@ -19,7 +19,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/mac_counter.h"
 #include "engine/random.h"
-#include "models/build.h"
+#include "models/model_factory.h"
 
 using namespace cuttle;
 using autograd::Var;

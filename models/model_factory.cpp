@@ -29,6 +29,18 @@ std::shared_ptr<Backbone> make_backbone(const BackboneConfig& config, engine::Ge
   CUTTLE_FAIL("backbone.type '", config.type, "' is unknown; expected small_cnn, pvt_v2_b0, pvt_v2_b1 or pvt_v2_b2");
 }
 
+std::shared_ptr<CamoXpert> make_camoxpert(const CamoXpertConfig& config, engine::Generator& gen) {
+  return std::make_shared<CamoXpert>(config, make_backbone(config.backbone, gen), gen);
+}
+
+std::vector<autograd::ParamGroup> camoxpert_param_groups(const CamoXpert& model, const TrainConfig& train) {
+  autograd::ParamGroup rest, router;
+  router.lr_scale = train.router_lr_scale;
+  for (const auto& [name, p] : model.named_parameters(/*trainable_only=*/true))
+    (name.find(".router.") != std::string::npos ? router : rest).params.push_back(p);
+  return {rest, router};
+}
+
 void load_backbone_weights(Backbone& backbone, const std::string& path) {
   CUTTLE_CHECK(std::filesystem::is_regular_file(path), "backbone weights '", path, "': no such file");
   // timm's names in either stage spelling; the ImageNet classifier head is dropped.

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "autograd/optim/optimizer.h"
 #include "engine/random.h"
 #include "models/camoxpert.h"
 
@@ -15,6 +16,15 @@ namespace cuttle::models {
 
 // small_cnn | pvt_v2_b0 | pvt_v2_b1 | pvt_v2_b2; throws naming the known types otherwise.
 std::shared_ptr<Backbone> make_backbone(const BackboneConfig& config, engine::Generator& gen);
+
+// CamoXpert with every weight from `gen` (PyTorch's default initialisations); backbone.weights is not
+// read here (build_camoxpert does that).
+std::shared_ptr<CamoXpert> make_camoxpert(const CamoXpertConfig& config, engine::Generator& gen);
+
+// The optimizer groups of the recipe: group 0 every trainable parameter outside the routers (lr x 1),
+// group 1 the MoE routers' weights and biases (lr x train.router_lr_scale); both take the optimizer's
+// weight decay.
+std::vector<autograd::ParamGroup> camoxpert_param_groups(const CamoXpert& model, const TrainConfig& train);
 
 // Loads a safetensors file of backbone weights (strict; a timm PVTv2 state dict loads as saved, its
 // classifier head ignored). Throws naming the file and the mismatched names.

@@ -26,7 +26,7 @@
 #include "autograd/optim/lr_schedule.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops/index.h"
-#include "models/build.h"
+#include "models/model_factory.h"
 #include "models/loss.h"
 #include "tests/test_util.h"
 

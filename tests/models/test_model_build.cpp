@@ -1,9 +1,9 @@
-// Tests of models/build.h: the shipped tiny config builds with the parameter count the PyTorch twin
+// Tests of models/model_factory.h: the shipped tiny config builds with the parameter count the PyTorch twin
 // and docs/MODELS.md give, PVTv2 backbones come from backbone.type, mismatched dims fail, and the
 // optimizer groups put exactly the routers at router_lr_scale.
 #include "engine/error.h"
 #include "models/backbones/pvt_v2.h"
-#include "models/build.h"
+#include "models/model_factory.h"
 #include "tests/test_util.h"
 
 using namespace cuttle;
