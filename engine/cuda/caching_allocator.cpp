@@ -1,5 +1,6 @@
 #include "engine/cuda/caching_allocator.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -194,7 +195,20 @@ Allocator& allocator() {
 
 }  // namespace
 
-void* device_alloc(size_t nbytes, int device, cudaStream_t stream) { return allocator().allocate(nbytes, device, stream); }
+namespace {
+std::atomic<bool> g_poison{false};
+}
+
+void* device_alloc(size_t nbytes, int device, cudaStream_t stream) {
+  void* p = allocator().allocate(nbytes, device, stream);
+  if (g_poison.load()) {
+    DeviceGuard guard(device);
+    CUTTLE_CUDA_CHECK(cudaMemsetAsync(p, 0xFF, nbytes, stream));
+  }
+  return p;
+}
+void set_poison_allocations(bool on) { g_poison = on; }
+bool poison_allocations() { return g_poison; }
 void device_free(void* ptr) { allocator().free(ptr); }
 void empty_cache(int device) { allocator().empty(device); }
 AllocatorStats allocator_stats(int device) { return allocator().stats(device); }
