@@ -146,8 +146,14 @@ std::vector<ConvPerf> find_ranking(ConvKind kind, cudnnHandle_t h, const ConvDes
   } catch (const Error&) {
     return {};  // no memory to benchmark with: the heuristics decide
   }
+  std::vector<ConvPerf> found;
+  try {
+    found = find(ws.defined() ? ws.raw_data() : nullptr, ws_bytes);
+  } catch (const Error&) {
+    return {};  // cudnnFind failed (it allocates too): the heuristics decide
+  }
   std::vector<ConvPerf> ranking;
-  for (const ConvCandidate& c : usable(kind, h, d, dt, find(ws.defined() ? ws.raw_data() : nullptr, ws_bytes)))
+  for (const ConvCandidate& c : usable(kind, h, d, dt, found))
     ranking.push_back({c.algo, CUDNN_STATUS_SUCCESS, CUDNN_DETERMINISTIC, c.math});
   return ranking;
 }

@@ -33,7 +33,9 @@ struct CudnnConvStats {
   int64_t cache_entries = 0;      // descriptors with a cached choice
 };
 CudnnConvStats cudnn_conv_stats();
-// Forgets every cached choice (tests; after changing the switches above the key differs anyway).
+// Forgets every cached choice. TF32 and determinism are part of the cache key; a lower workspace cap
+// filters cached lists at once, while a higher cap, and benchmark mode, apply to shapes not cached yet
+// (or after this call).
 void clear_cudnn_algorithm_cache();
 
 }  // namespace cuttle::engine::cuda
