@@ -78,10 +78,15 @@ __global__ void channel_partials_kernel(ChannelPlan p, Fn fn, double* partials) 
     const int slen = (int)(p.S - s0 < p.seg ? p.S - s0 : p.seg);
     double acc[K];
     for (int q = 0; q < K; ++q) acc[q] = 0;
-    const int count = nrows * slen;
-    for (int j = threadIdx.x; j < count; j += blockDim.x) {
-      const int64_t n = n0 + j / slen, s = s0 + j % slen;
-      fn(c, n, s, (n * p.C + c) * p.S + s, acc);
+    if (nrows == 1) {  // a segment of one long row: no index division per value
+      const int64_t row = (n0 * p.C + c) * p.S;
+      for (int j = threadIdx.x; j < slen; j += blockDim.x) fn(c, n0, s0 + j, row + s0 + j, acc);
+    } else {
+      const int count = nrows * slen;
+      for (int j = threadIdx.x; j < count; j += blockDim.x) {
+        const int64_t n = n0 + j / slen, s = s0 + j % slen;
+        fn(c, n, s, (n * p.C + c) * p.S + s, acc);
+      }
     }
     for (int q = 0; q < K; ++q) buf[q][threadIdx.x] = acc[q];
     for (int q = 0; q < K; ++q) block_tree_sum(buf[q]);
