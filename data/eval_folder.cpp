@@ -152,4 +152,17 @@ std::string format_metrics_table(const metrics::DatasetMetrics& d) {
   return s;
 }
 
+std::string format_dataset_rows(const std::vector<std::pair<std::string, metrics::DatasetMetrics>>& rows) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%-20s %7s %7s %7s %7s %7s %7s %7s\n", "dataset", "images", "S", "meanE", "maxE", "wF",
+                "MAE", "IoU");
+  std::string s = buf;
+  for (const auto& [name, d] : rows) {
+    std::snprintf(buf, sizeof buf, "%-20s %7lld %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f\n", name.c_str(), (long long)d.images,
+                  d.sm, d.mean_em, d.max_em, d.wfm, d.mae, d.bin_iou);
+    s += buf;
+  }
+  return s;
+}
+
 }  // namespace cuttle::data

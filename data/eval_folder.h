@@ -35,5 +35,7 @@ FolderEvalResult evaluate_folders(const std::string& pred_dir, const std::string
 
 // The standard table: S, mean E, weighted F, MAE, then adaptive/mean/max E and F, IoU and Dice.
 std::string format_metrics_table(const metrics::DatasetMetrics& d);
+// The field's comparison table: one row per dataset (S, mean E, max E, weighted F, MAE, IoU at 0.5).
+std::string format_dataset_rows(const std::vector<std::pair<std::string, metrics::DatasetMetrics>>& rows);
 
 }  // namespace cuttle::data

@@ -160,4 +160,19 @@ void write_png(const std::string& path, const Image& img) {
   CUTTLE_CHECK(ok != 0, "write_png: ", path, ": cannot write the file");
 }
 
+std::vector<uint8_t> encode_png(const Image& img) {
+  CUTTLE_CHECK(img.channels >= 1 && img.channels <= 4 && img.height > 0 && img.width > 0 &&
+                   img.numel() == (int64_t)img.pixels.size(),
+               "encode_png: invalid image ", img.height, "x", img.width, "x", img.channels);
+  std::vector<uint8_t> bytes;
+  auto sink = [](void* ctx, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(ctx);
+    out->insert(out->end(), (uint8_t*)data, (uint8_t*)data + size);
+  };
+  const int ok = stbi_write_png_to_func(sink, &bytes, (int)img.width, (int)img.height, (int)img.channels,
+                                        img.pixels.data(), (int)(img.width * img.channels));
+  CUTTLE_CHECK(ok != 0, "encode_png: stb could not encode the image");
+  return bytes;
+}
+
 }  // namespace cuttle::data

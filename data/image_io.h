@@ -2,6 +2,7 @@
 // grey or RGB the way OpenCV's imread does, and writing 8-bit PNGs. Built on stb (data/stb_impl.cpp).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "data/image.h"
 #include "engine/tensor.h"
@@ -24,6 +25,8 @@ GreyImageF read_grey_float(const std::string& path);
 // Writes an 8-bit PNG with 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA) channels. Throws naming the
 // file when it cannot be written.
 void write_png(const std::string& path, const Image& img);
+// The PNG file bytes of an 8-bit image (for embedding, e.g. in an HTML report).
+std::vector<uint8_t> encode_png(const Image& img);
 // Writes a baseline JPEG (1 or 3 channels) at `quality` (1..100).
 void write_jpeg(const std::string& path, const Image& img, int quality = 95);
 

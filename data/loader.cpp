@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "engine/ops/interpolate.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
 
@@ -13,20 +14,26 @@ namespace {
 constexpr float kMean[3] = {0.485f, 0.456f, 0.406f};
 constexpr float kStd[3] = {0.229f, 0.224f, 0.225f};
 
+// Writes an already resized image [3, H, W] in [0, 1] into `out`, normalised when asked.
+void write_image(const engine::Tensor& image, bool normalize, float* out) {
+  const engine::Tensor img = image.contiguous();
+  const int64_t plane = img.size(1) * img.size(2);
+  const float* pi = img.data<float>();
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < plane; ++i)
+      out[c * plane + i] = normalize ? (pi[c * plane + i] - kMean[c]) / kStd[c] : pi[c * plane + i];
+}
+
 // Reads, augments, resizes and writes sample `index` into row `row` of the batch tensors.
 void place(const Dataset& ds, int64_t index, int64_t row, int64_t epoch, const LoaderOptions& o, Batch& b) {
   Sample s = ds.get(index);
   if (o.augment) s = augment(s, o.augment_config, o.seed, epoch, index);
   s = resize_sample(s, o.height, o.width);
-  const engine::Tensor img = s.image.contiguous(), mask = s.mask.contiguous();
+  const engine::Tensor mask = s.mask.contiguous();
   const int64_t plane = o.height * o.width;
-  const float* pi = img.data<float>();
   const uint8_t* pm = mask.data<uint8_t>();
-  float* qi = b.images.data<float>() + row * 3 * plane;
+  write_image(s.image, o.normalize, b.images.data<float>() + row * 3 * plane);
   float* qm = b.masks.data<float>() + row * plane;
-  for (int64_t c = 0; c < 3; ++c)
-    for (int64_t i = 0; i < plane; ++i)
-      qi[c * plane + i] = o.normalize ? (pi[c * plane + i] - kMean[c]) / kStd[c] : pi[c * plane + i];
   for (int64_t i = 0; i < plane; ++i) qm[i] = pm[i] > 128 ? 1.0f : 0.0f;
   b.names[row] = s.name;
   b.indices[row] = index;
@@ -68,7 +75,7 @@ void DataLoader::stop() {
   threads_.clear();
 }
 
-void DataLoader::start_epoch(int64_t epoch) {
+void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   stop();
   epoch_ = epoch;
   order_.resize(dataset_->size());
@@ -79,7 +86,9 @@ void DataLoader::start_epoch(int64_t epoch) {
     std::iota(order_.begin(), order_.end(), 0);
   }
   ready_.clear();
-  next_to_build_ = next_to_return_ = 0;
+  CUTTLE_CHECK(first_batch >= 0 && first_batch <= batches_per_epoch(), "DataLoader: batch ", first_batch,
+               " of an epoch of ", batches_per_epoch());
+  next_to_build_ = next_to_return_ = first_batch;
   stopping_ = false;
   error_ = nullptr;
   for (int i = 0; i < opts_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
@@ -144,6 +153,17 @@ Batch load_batch(const Dataset& dataset, int64_t first, int64_t count, const Loa
     for (int64_t r = r0; r < r1; ++r) place(dataset, first + r, r, 0, plain, b);
   });
   return b;
+}
+
+engine::Tensor model_input(const engine::Tensor& image, int64_t height, int64_t width, bool normalize) {
+  CUTTLE_CHECK(image.dim() == 3 && image.size(0) == 3 && image.dtype() == engine::DType::f32,
+               "model_input: expected an f32 [3, H, W] image, got ", image.str());
+  // The same resize as resize_sample's image path, so training and inference see the same pixels.
+  const bool same = image.size(1) == height && image.size(2) == width;
+  const engine::Tensor resized = same ? image : engine::resize_bilinear(image.unsqueeze(0), height, width).squeeze(0);
+  engine::Tensor out = engine::Tensor::empty({3, height, width});
+  write_image(resized, normalize, out.data<float>());
+  return out;
 }
 
 }  // namespace cuttle::data

@@ -48,8 +48,9 @@ class DataLoader {
   DataLoader& operator=(const DataLoader&) = delete;
 
   int64_t batches_per_epoch() const;
-  // Starts producing the batches of `epoch` (its shuffle order and augmentations).
-  void start_epoch(int64_t epoch);
+  // Starts producing the batches of `epoch` (its shuffle order and augmentations) from `first_batch`
+  // on: a resumed run skips what it had done without building those batches.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch of the epoch in order, or nothing at its end. Rethrows a worker's error.
   std::optional<Batch> next();
 
@@ -75,5 +76,9 @@ class DataLoader {
 // A single batch of samples [first, first + count) of `dataset` without shuffling or augmentation
 // (validation and tests).
 Batch load_batch(const Dataset& dataset, int64_t first, int64_t count, const LoaderOptions& options);
+
+// One image [3, h, w] in [0, 1] as the model sees it: resized to height x width as the loader does
+// (bilinear) and normalised with the ImageNet statistics when asked. f32 [3, height, width].
+engine::Tensor model_input(const engine::Tensor& image, int64_t height, int64_t width, bool normalize = true);
 
 }  // namespace cuttle::data

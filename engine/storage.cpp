@@ -5,6 +5,7 @@
 #include <new>
 
 #include "engine/error.h"
+#include "engine/host_allocator.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/runtime.h"
@@ -33,11 +34,8 @@ Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), d
     cudaGetLastError();  // fall back to pageable memory
   }
 #endif
-  // aligned_alloc needs a size that is a multiple of the alignment.
-  size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) CUTTLE_FAIL("Storage: out of host memory allocating ", nbytes, " bytes");
-  data_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  void* p = host_alloc(nbytes);
+  data_ = std::shared_ptr<void>(p, [nbytes](void* q) { host_free(q, nbytes); });
 }
 
 }  // namespace cuttle::engine

@@ -87,6 +87,8 @@ void CamoXpertConfig::validate(const std::string& source) const {
   CUTTLE_CHECK(train.router_lr_scale >= 0 && train.clip >= 0 && train.weight_decay >= 0, source,
                ": train.router_lr_scale, clip and weight_decay must be >= 0");
   CUTTLE_CHECK(train.ema_decay > 0 && train.ema_decay < 1, source, ": train.ema_decay must lie in (0, 1)");
+  CUTTLE_CHECK(train.synthetic_size >= train.batch, source, ": train.synthetic_size must be at least train.batch");
+  CUTTLE_CHECK(train.accumulate >= 1, source, ": train.accumulate must be at least 1");
 }
 
 CamoXpertConfig parse_camoxpert_config(const json& j, const std::string& source) {
@@ -147,6 +149,8 @@ CamoXpertConfig parse_camoxpert_config(const json& j, const std::string& source)
     r.get("ema_decay", c.train.ema_decay);
     r.get("freeze_backbone_epochs", c.train.freeze_backbone_epochs);
     r.get("val_size", c.train.val_size);
+    r.get("synthetic_size", c.train.synthetic_size);
+    r.get("accumulate", c.train.accumulate);
     r.get("seed", c.train.seed);
     r.finish();
   }
@@ -189,7 +193,8 @@ json to_json(const CamoXpertConfig& c) {
         {"beta2", t.beta2}, {"warmup_steps", t.warmup_steps}, {"warmup_epochs", t.warmup_epochs},
         {"steps", t.steps}, {"epochs", t.epochs}, {"batch", t.batch}, {"router_lr_scale", t.router_lr_scale},
         {"clip", t.clip}, {"ema", t.ema}, {"ema_decay", t.ema_decay},
-        {"freeze_backbone_epochs", t.freeze_backbone_epochs}, {"val_size", t.val_size}, {"seed", t.seed}}},
+        {"freeze_backbone_epochs", t.freeze_backbone_epochs}, {"val_size", t.val_size},
+        {"synthetic_size", t.synthetic_size}, {"accumulate", t.accumulate}, {"seed", t.seed}}},
   };
 }
 

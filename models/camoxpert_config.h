@@ -59,6 +59,8 @@ struct TrainConfig {
   double ema_decay = 0.999;
   int64_t freeze_backbone_epochs = 0;
   int64_t val_size = 200;            // synthetic validation split (CPU runs)
+  int64_t synthetic_size = 2000;     // synthetic training scenes per epoch (fresh scenes every epoch)
+  int64_t accumulate = 1;            // micro-batches per optimizer step (gradient accumulation)
   uint64_t seed = 0;
 };
 

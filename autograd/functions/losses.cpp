@@ -72,7 +72,7 @@ Var cross_entropy(const Var& logits, const Tensor& target, Reduction reduction) 
                target.defined() ? target.str() : std::string("undefined"), " must be [", n, "] class indices");
   CUTTLE_CHECK(target.dtype() == DType::i64 || target.dtype() == DType::i32,
                "cross_entropy: target must be i64 or i32, got ", target.str());
-  for (int64_t v : target.to_vector<int64_t>())
+  for (int64_t v : target.to(engine::Device::cpu()).to_vector<int64_t>())  // a GPU target is read back once
     CUTTLE_CHECK(v >= 0 && v < c, "cross_entropy: target class ", v, " is out of range for ", c, " classes");
   Var picked = gather(log_softmax(logits, 1), 1, target.reshape({n, 1}));
   Var l = neg(reshape(picked, {n}));

@@ -1,7 +1,11 @@
 // CPU kernels of adaptive average pooling (engine/ops/pool.h).
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/pool_planes.h"
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/pool.h"
+#endif
 #include "engine/ops/pool.h"
 
 namespace cuttle::engine {
@@ -18,8 +22,10 @@ void check_shapes(const char* op, const Shape& x, int64_t oh, int64_t ow) {
 }  // namespace
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
-  cpu::require_cpu("adaptive_avg_pool2d", x);
+  CUTTLE_CHECK(x.defined(), "adaptive_avg_pool2d: the input is undefined");
   check_shapes("adaptive_avg_pool2d", x.shape(), out_h, out_w);
+  CUTTLE_ROUTE_CUDA("adaptive_avg_pool2d", cuda::adaptive_avg_pool2d(x, out_h, out_w), x);
+  cpu::require_cpu("adaptive_avg_pool2d", x);
   const int64_t H = x.size(2), W = x.size(3);
   Tensor out = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype());
   const Tensor xc = x.contiguous();
@@ -46,13 +52,15 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_out, const Shape& x_shape) {
-  cpu::require_cpu("adaptive_avg_pool2d_backward", grad_out);
+  CUTTLE_CHECK(grad_out.defined(), "adaptive_avg_pool2d_backward: grad_out is undefined");
   CUTTLE_CHECK(grad_out.dim() == 4, "adaptive_avg_pool2d_backward: grad_out must be [N,C,OH,OW], got ",
                shape_str(grad_out.shape()));
   const int64_t out_h = grad_out.size(2), out_w = grad_out.size(3);
   check_shapes("adaptive_avg_pool2d_backward", x_shape, out_h, out_w);
   CUTTLE_CHECK(grad_out.size(0) == x_shape[0] && grad_out.size(1) == x_shape[1], "adaptive_avg_pool2d_backward: ",
                "grad_out ", shape_str(grad_out.shape()), " does not fit input ", shape_str(x_shape));
+  CUTTLE_ROUTE_CUDA("adaptive_avg_pool2d_backward", cuda::adaptive_avg_pool2d_backward(grad_out, x_shape), grad_out);
+  cpu::require_cpu("adaptive_avg_pool2d_backward", grad_out);
   const int64_t H = x_shape[2], W = x_shape[3];
   Tensor gx = Tensor::zeros(x_shape, grad_out.dtype());
   const Tensor gyc = grad_out.contiguous();

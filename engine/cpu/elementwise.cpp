@@ -10,6 +10,7 @@
 #include "engine/scalar_ops.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/elementwise.h"
+#include "engine/cuda/elementwise_extra.h"
 #endif
 #include "engine/ops/elementwise.h"
 
@@ -174,8 +175,9 @@ Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Ten
 }
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
-  cpu::require_cpu("clamp", x);
   CUTTLE_CHECK(lo <= hi, "clamp: lower bound ", lo, " above upper bound ", hi);
+  CUTTLE_ROUTE_CUDA("clamp", cuda::clamp(x, lo, hi), x);
+  cpu::require_cpu("clamp", x);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_numeric(x.dtype(), "clamp", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -186,6 +188,11 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 }
 
 Tensor clamp_backward(const Tensor& grad, const Tensor& x, double lo, double hi) {
+  CUTTLE_CHECK(grad.defined() && x.defined(), "clamp_backward: an input tensor is undefined");
+  cpu::require_same_dtype("clamp_backward", grad, x);
+  CUTTLE_CHECK(broadcast_shapes(grad.shape(), x.shape(), "clamp_backward") == x.shape(), "clamp_backward: grad ",
+               grad.str(), " does not broadcast to ", x.str());
+  CUTTLE_ROUTE_CUDA("clamp_backward", cuda::clamp_backward(grad, x, lo, hi), grad, x);
   cpu::require_cpu("clamp_backward", grad, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "clamp_backward", [&](auto tag) {
@@ -197,9 +204,11 @@ Tensor clamp_backward(const Tensor& grad, const Tensor& x, double lo, double hi)
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  cpu::require_cpu("where", cond, a, b);
+  CUTTLE_CHECK(cond.defined() && a.defined() && b.defined(), "where: an input tensor is undefined");
   cpu::require_same_dtype("where", a, b);
   const Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  CUTTLE_ROUTE_CUDA("where", cuda::where(cond, a, b, s), cond, a, b);
+  cpu::require_cpu("where", cond, a, b);
   Tensor out = Tensor::empty(s, a.dtype());
   const Tensor c = cond.to(DType::boolean);
   std::array<Shape, 4> st{out.strides(), cpu::broadcast_strides(c.shape(), c.strides(), s),
@@ -220,10 +229,12 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 void add_(Tensor& a, const Tensor& b, double alpha) {
-  cpu::require_cpu("add_", a, b);
+  CUTTLE_CHECK(a.defined() && b.defined(), "add_: an input tensor is undefined");
   cpu::require_same_dtype("add_", a, b);
   CUTTLE_CHECK(broadcast_shapes(a.shape(), b.shape(), "add_") == a.shape(), "add_: ", b.str(),
                " does not broadcast to ", a.str());
+  CUTTLE_ROUTE_CUDA("add_", cuda::add_(a, b, alpha), a, b);
+  cpu::require_cpu("add_", a, b);
   dispatch_numeric(a.dtype(), "add_", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T al = static_cast<T>(alpha);
@@ -232,6 +243,7 @@ void add_(Tensor& a, const Tensor& b, double alpha) {
 }
 
 void mul_scalar_(Tensor& a, double s) {
+  CUTTLE_ROUTE_CUDA("mul_scalar_", cuda::mul_scalar_(a, s), a);
   cpu::require_cpu("mul_scalar_", a);
   dispatch_numeric(a.dtype(), "mul_scalar_", [&](auto tag) {
     using T = typename decltype(tag)::type;

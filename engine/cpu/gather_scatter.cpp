@@ -6,7 +6,11 @@
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/index_util.h"
 #include "engine/cpu/strided_loop.h"
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/index.h"
+#endif
 #include "engine/ops/index.h"
 
 namespace cuttle::engine {
@@ -26,12 +30,14 @@ void check_same_rank(const char* op, const Tensor& a, const Tensor& idx) {
 }  // namespace
 
 Tensor gather(const Tensor& x, int64_t axis, const Tensor& idx) {
-  cpu::require_cpu("gather", x, idx);
+  CUTTLE_CHECK(x.defined() && idx.defined(), "gather: an input tensor is undefined");
   check_same_rank("gather", x, idx);
   const int a = normalize_axis(axis, x.dim(), "gather");
   for (int d = 0; d < x.dim(); ++d)
     CUTTLE_CHECK(d == a || idx.size(d) <= x.size(d), "gather: index ", idx.str(), " is larger than input ", x.str(),
                  " on axis ", d);
+  CUTTLE_ROUTE_CUDA("gather", cuda::gather(x, a, idx), x, idx);
+  cpu::require_cpu("gather", x, idx);
   cpu::check_index_range("gather", idx, a, x.size(a));
   Tensor out = Tensor::empty(idx.shape(), x.dtype());
   const Shape iter = drop(idx.shape(), a);
@@ -58,7 +64,7 @@ Tensor gather(const Tensor& x, int64_t axis, const Tensor& idx) {
 }
 
 Tensor scatter_add(const Tensor& base, int64_t axis, const Tensor& idx, const Tensor& src) {
-  cpu::require_cpu("scatter_add", base, idx, src);
+  CUTTLE_CHECK(base.defined() && idx.defined() && src.defined(), "scatter_add: an input tensor is undefined");
   cpu::require_same_dtype("scatter_add", base, src);
   check_same_rank("scatter_add", base, idx);
   check_same_rank("scatter_add", src, idx);
@@ -69,6 +75,8 @@ Tensor scatter_add(const Tensor& base, int64_t axis, const Tensor& idx, const Te
     CUTTLE_CHECK(d == a || idx.size(d) <= base.size(d), "scatter_add: index ", idx.str(), " is larger than base ",
                  base.str(), " on axis ", d);
   }
+  CUTTLE_ROUTE_CUDA("scatter_add", cuda::scatter_add(base, a, idx, src), base, idx, src);
+  cpu::require_cpu("scatter_add", base, idx, src);
   cpu::check_index_range("scatter_add", idx, a, base.size(a));
   Tensor out = base.clone();
   const Shape iter = drop(idx.shape(), a);
@@ -96,7 +104,7 @@ Tensor scatter_add(const Tensor& base, int64_t axis, const Tensor& idx, const Te
 
 Tensor scatter_add(const Shape& shape, int64_t axis, const Tensor& idx, const Tensor& src) {
   CUTTLE_CHECK(src.defined(), "scatter_add: src is undefined");
-  return scatter_add(Tensor::zeros(shape, src.dtype()), axis, idx, src);
+  return scatter_add(Tensor::zeros(shape, src.dtype(), src.device()), axis, idx, src);
 }
 
 }  // namespace cuttle::engine

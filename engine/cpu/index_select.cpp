@@ -5,7 +5,11 @@
 
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/index_util.h"
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/index.h"
+#endif
 #include "engine/ops/index.h"
 #include "engine/parallel.h"
 
@@ -20,10 +24,12 @@ void check_index_vector(const char* op, const Tensor& idx) {
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx) {
-  cpu::require_cpu("index_select", x, idx);
+  CUTTLE_CHECK(x.defined() && idx.defined(), "index_select: an input tensor is undefined");
   check_index_vector("index_select", idx);
   CUTTLE_CHECK(x.dim() >= 1, "index_select: expected at least a 1-D tensor, got ", x.str());
   const int a = normalize_axis(axis, x.dim(), "index_select");
+  CUTTLE_ROUTE_CUDA("index_select", cuda::index_select(x, a, idx), x, idx);
+  cpu::require_cpu("index_select", x, idx);
   cpu::check_index_range("index_select", idx, a, x.size(a));
   const int64_t L = idx.numel();
   Shape out_shape = x.shape();
@@ -53,7 +59,7 @@ Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx) {
 }
 
 Tensor index_add(const Tensor& base, int64_t axis, const Tensor& idx, const Tensor& src) {
-  cpu::require_cpu("index_add", base, idx, src);
+  CUTTLE_CHECK(base.defined() && idx.defined() && src.defined(), "index_add: an input tensor is undefined");
   cpu::require_same_dtype("index_add", base, src);
   check_index_vector("index_add", idx);
   CUTTLE_CHECK(base.dim() >= 1, "index_add: expected at least a 1-D base, got ", base.str());
@@ -63,6 +69,8 @@ Tensor index_add(const Tensor& base, int64_t axis, const Tensor& idx, const Tens
   want[a] = L;
   CUTTLE_CHECK(src.shape() == want, "index_add: src ", src.str(), " must be ", shape_str(want), " for base ",
                base.str(), " and ", L, " indices on axis ", a);
+  CUTTLE_ROUTE_CUDA("index_add", cuda::index_add(base, a, idx, src), base, idx, src);
+  cpu::require_cpu("index_add", base, idx, src);
   cpu::check_index_range("index_add", idx, a, base.size(a));
   Tensor out = base.clone();
   const cpu::AxisDims d = cpu::axis_dims(base.shape(), a);

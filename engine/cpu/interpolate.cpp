@@ -5,7 +5,11 @@
 
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/pool_planes.h"
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/interpolate.h"
+#endif
 #include "engine/ops/interpolate.h"
 
 namespace cuttle::engine {
@@ -45,8 +49,10 @@ void check_sizes(const char* op, const Shape& x, int64_t out_h, int64_t out_w) {
 }  // namespace
 
 Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners) {
-  cpu::require_cpu("resize_bilinear", x);
+  CUTTLE_CHECK(x.defined(), "resize_bilinear: the input is undefined");
   check_sizes("resize_bilinear", x.shape(), out_h, out_w);
+  CUTTLE_ROUTE_CUDA("resize_bilinear", cuda::resize_bilinear(x, out_h, out_w, align_corners), x);
+  cpu::require_cpu("resize_bilinear", x);
   const int64_t H = x.size(2), W = x.size(3);
   Tensor out = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype());
   const Tensor xc = x.contiguous();
@@ -74,13 +80,16 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align
 }
 
 Tensor resize_bilinear_backward(const Tensor& grad_out, const Shape& x_shape, bool align_corners) {
-  cpu::require_cpu("resize_bilinear_backward", grad_out);
+  CUTTLE_CHECK(grad_out.defined(), "resize_bilinear_backward: grad_out is undefined");
   CUTTLE_CHECK(grad_out.dim() == 4, "resize_bilinear_backward: grad_out must be [N,C,OH,OW], got ",
                shape_str(grad_out.shape()));
   const int64_t out_h = grad_out.size(2), out_w = grad_out.size(3);
   check_sizes("resize_bilinear_backward", x_shape, out_h, out_w);
   CUTTLE_CHECK(grad_out.size(0) == x_shape[0] && grad_out.size(1) == x_shape[1], "resize_bilinear_backward: grad_out ",
                shape_str(grad_out.shape()), " does not fit input ", shape_str(x_shape));
+  CUTTLE_ROUTE_CUDA("resize_bilinear_backward", cuda::resize_bilinear_backward(grad_out, x_shape, align_corners),
+                    grad_out);
+  cpu::require_cpu("resize_bilinear_backward", grad_out);
   const int64_t H = x_shape[2], W = x_shape[3];
   Tensor gx = Tensor::zeros(x_shape, grad_out.dtype());
   const Tensor gyc = grad_out.contiguous();

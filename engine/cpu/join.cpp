@@ -1,7 +1,9 @@
-// concat, split, chunk and stack (engine/ops/join.h): views and strided copies.
+// concat, split, chunk and stack (engine/ops/join.h): views and strided copies, so they run on any
+// device (a GPU's copies are the copy kernel's).
 #include <numeric>
 
 #include "engine/cpu/cpu_only.h"
+#include "engine/device_route.h"
 #include "engine/ops/join.h"
 
 namespace cuttle::engine {
@@ -15,14 +17,15 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   Shape out_shape = first.shape();
   out_shape[a] = 0;
   for (const Tensor& t : xs) {
-    cpu::require_cpu("concat", t);
+    CUTTLE_CHECK(t.defined(), "concat: an input tensor is undefined");
+    require_same_device("concat", first.device(), t);
     cpu::require_same_dtype("concat", first, t);
     bool ok = t.dim() == first.dim();
     for (int d = 0; ok && d < first.dim(); ++d) ok = d == a || t.size(d) == first.size(d);
     CUTTLE_CHECK(ok, "concat: ", t.str(), " does not match ", first.str(), " except on axis ", a);
     out_shape[a] += t.size(a);
   }
-  Tensor out = Tensor::empty(out_shape, first.dtype());
+  Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
   int64_t at = 0;
   for (const Tensor& t : xs) {
     if (t.size(a) > 0) out.slice(a, at, at + t.size(a)).copy_(t);
@@ -32,8 +35,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis) {
-  cpu::require_cpu("split", x);
-  CUTTLE_CHECK(x.dim() >= 1, "split: expected at least a 1-D tensor, got ", x.str());
+  CUTTLE_CHECK(x.defined() && x.dim() >= 1, "split: expected at least a 1-D tensor, got ", x.str());
   const int a = normalize_axis(axis, x.dim(), "split");
   int64_t total = 0;
   for (int64_t s : sizes) {

@@ -4,7 +4,11 @@
 #include <algorithm>
 
 #include "engine/cpu/cpu_only.h"
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/pad.h"
+#endif
 #include "engine/ops/join.h"
 #include "engine/parallel.h"
 
@@ -80,10 +84,10 @@ Planes plan(const Shape& in, const std::vector<int64_t>& pads, PadMode mode) {
 }  // namespace
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value) {
-  cpu::require_cpu("pad", x);
+  CUTTLE_CHECK(x.defined(), "pad: the input is undefined");
   const Shape out_shape = padded_shape(x.shape(), pads, mode, "pad");
-  if (mode == PadMode::constant) {
-    Tensor out = Tensor::full(out_shape, value, x.dtype());
+  if (mode == PadMode::constant) {  // any device: a fill and a strided copy
+    Tensor out = Tensor::full(out_shape, value, x.dtype(), x.device());
     Tensor inner = out;
     for (size_t p = 0; p < pads.size(); p += 2) {
       const int64_t axis = x.dim() - 1 - (int64_t)p / 2;
@@ -92,6 +96,8 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, doub
     if (x.numel() > 0) inner.copy_(x);
     return out;
   }
+  CUTTLE_ROUTE_CUDA("pad", cuda::pad(x, out_shape, pads, mode), x);
+  cpu::require_cpu("pad", x);
   Tensor out = Tensor::empty(out_shape, x.dtype());
   if (out.numel() == 0) return out;
   const Planes p = plan(x.shape(), pads, mode);
@@ -115,7 +121,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, doub
 }
 
 Tensor pad_backward(const Tensor& grad, const Shape& input_shape, const std::vector<int64_t>& pads, PadMode mode) {
-  cpu::require_cpu("pad_backward", grad);
+  CUTTLE_CHECK(grad.defined(), "pad_backward: grad is undefined");
   const Shape out_shape = padded_shape(input_shape, pads, mode, "pad_backward");
   CUTTLE_CHECK(grad.shape() == out_shape, "pad_backward: grad ", grad.str(), " does not match the padded shape ",
                shape_str(out_shape));
@@ -127,6 +133,8 @@ Tensor pad_backward(const Tensor& grad, const Shape& input_shape, const std::vec
     }
     return inner.clone();
   }
+  CUTTLE_ROUTE_CUDA("pad_backward", cuda::pad_backward(grad, input_shape, pads, mode), grad);
+  cpu::require_cpu("pad_backward", grad);
   Tensor gx = Tensor::zeros(input_shape, grad.dtype());
   if (grad.numel() == 0) return gx;
   const Planes p = plan(input_shape, pads, mode);

@@ -2,9 +2,14 @@
 #include <atomic>
 #include <cmath>
 
+#include "engine/cpu/box_sum.h"
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/pool_planes.h"
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/pool.h"
+#endif
 #include "engine/ops/pool.h"
 
 namespace cuttle::engine {
@@ -40,6 +45,10 @@ Window window(const PoolGeom& g, int64_t oh, int64_t ow, bool count_include_pad)
   return {h0, h1, w0, w1, count_include_pad ? padded : (h1 - h0) * (w1 - w0)};
 }
 
+// From this many elements per window on, average pooling goes through a summed-area table (4 reads
+// per output instead of kh*kw); below it the direct sum is as fast and keeps the f32 summation order.
+constexpr int64_t kBoxTableMinWindow = 64;
+
 }  // namespace
 
 Shape pool2d_output_shape(const Shape& x, Size2 k, Size2 s, Size2 p, bool ceil_mode, const char* op) {
@@ -56,17 +65,31 @@ Shape pool2d_output_shape(const Shape& x, Size2 k, Size2 s, Size2 p, bool ceil_m
 }
 
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bool count_include_pad, bool ceil_mode) {
+  CUTTLE_CHECK(x.defined(), "avg_pool2d: the input is undefined");
+  const Shape y_shape = pool2d_output_shape(x.shape(), kernel, stride, padding, ceil_mode, "avg_pool2d");
+  CUTTLE_ROUTE_CUDA("avg_pool2d", cuda::avg_pool2d(x, y_shape, kernel, stride, padding, count_include_pad), x);
   cpu::require_cpu("avg_pool2d", x);
-  Tensor out = Tensor::empty(pool2d_output_shape(x.shape(), kernel, stride, padding, ceil_mode, "avg_pool2d"), x.dtype());
+  Tensor out = Tensor::empty(y_shape, x.dtype());
   const PoolGeom g(x.shape(), out.shape(), kernel, stride, padding);
   const Tensor xc = x.contiguous();
   dispatch_float(x.dtype(), "avg_pool2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = xc.data<T>();
     T* py = out.data<T>();
-    cpu::for_each_plane(g.planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t pl) {
+    const bool use_table = g.kh * g.kw >= kBoxTableMinWindow;
+    cpu::for_each_plane(g.planes, g.OH * g.OW * (use_table ? 4 : g.kh * g.kw), [&](int64_t pl) {
       const T* xp = px + pl * g.H * g.W;
       T* yp = py + pl * g.OH * g.OW;
+      if (use_table) {
+        std::vector<double> table;
+        cpu::summed_area_table(xp, g.H, g.W, table);
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const Window w = window(g, oh, ow, count_include_pad);
+            yp[oh * g.OW + ow] = T(cpu::box_sum(table, g.W, w.h0, w.h1, w.w0, w.w1) / (double)w.divisor);
+          }
+        return;
+      }
       for (int64_t oh = 0; oh < g.OH; ++oh)
         for (int64_t ow = 0; ow < g.OW; ++ow) {
           const Window w = window(g, oh, ow, count_include_pad);
@@ -82,10 +105,13 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
 
 Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& x_shape, Size2 kernel, Size2 stride, Size2 padding,
                            bool count_include_pad, bool ceil_mode) {
-  cpu::require_cpu("avg_pool2d_backward", grad_out);
+  CUTTLE_CHECK(grad_out.defined(), "avg_pool2d_backward: grad_out is undefined");
   const Shape y_shape = pool2d_output_shape(x_shape, kernel, stride, padding, ceil_mode, "avg_pool2d_backward");
   CUTTLE_CHECK(grad_out.shape() == y_shape, "avg_pool2d_backward: grad_out ", shape_str(grad_out.shape()),
                " does not match the pooled shape ", shape_str(y_shape));
+  CUTTLE_ROUTE_CUDA("avg_pool2d_backward",
+                    cuda::avg_pool2d_backward(grad_out, x_shape, kernel, stride, padding, count_include_pad), grad_out);
+  cpu::require_cpu("avg_pool2d_backward", grad_out);
   Tensor gx = Tensor::zeros(x_shape, grad_out.dtype());
   const PoolGeom g(x_shape, y_shape, kernel, stride, padding);
   const Tensor gyc = grad_out.contiguous();
@@ -93,9 +119,20 @@ Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& x_shape, Size2 k
     using T = typename decltype(tag)::type;
     const T* pgy = gyc.data<T>();
     T* pgx = gx.data<T>();
-    cpu::for_each_plane(g.planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t pl) {
+    const bool use_table = g.kh * g.kw >= kBoxTableMinWindow;
+    cpu::for_each_plane(g.planes, g.OH * g.OW * (use_table ? 4 : g.kh * g.kw), [&](int64_t pl) {
       T* gxp = pgx + pl * g.H * g.W;
       const T* gyp = pgy + pl * g.OH * g.OW;
+      if (use_table) {
+        std::vector<double> diff((size_t)((g.H + 1) * (g.W + 1)), 0.0);
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const Window w = window(g, oh, ow, count_include_pad);
+            cpu::add_box(diff, g.W, w.h0, w.h1, w.w0, w.w1, (double)gyp[oh * g.OW + ow] / (double)w.divisor);
+          }
+        cpu::integrate_differences(diff, g.H, g.W, gxp);
+        return;
+      }
       for (int64_t oh = 0; oh < g.OH; ++oh)
         for (int64_t ow = 0; ow < g.OW; ++ow) {
           const Window w = window(g, oh, ow, count_include_pad);
@@ -109,8 +146,10 @@ Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& x_shape, Size2 k
 }
 
 MaxPool2dResult max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bool ceil_mode) {
-  cpu::require_cpu("max_pool2d", x);
+  CUTTLE_CHECK(x.defined(), "max_pool2d: the input is undefined");
   const Shape y_shape = pool2d_output_shape(x.shape(), kernel, stride, padding, ceil_mode, "max_pool2d");
+  CUTTLE_ROUTE_CUDA("max_pool2d", cuda::max_pool2d(x, y_shape, kernel, stride, padding), x);
+  cpu::require_cpu("max_pool2d", x);
   MaxPool2dResult r{Tensor::empty(y_shape, x.dtype()), Tensor::empty(y_shape, DType::i64)};
   const PoolGeom g(x.shape(), y_shape, kernel, stride, padding);
   const Tensor xc = x.contiguous();
@@ -145,12 +184,14 @@ MaxPool2dResult max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 pa
 }
 
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& x_shape) {
-  cpu::require_cpu("max_pool2d_backward", grad_out, indices);
+  CUTTLE_CHECK(grad_out.defined() && indices.defined(), "max_pool2d_backward: an input tensor is undefined");
   CUTTLE_CHECK(x_shape.size() == 4 && grad_out.dim() == 4 && grad_out.shape() == indices.shape() &&
                    grad_out.size(0) == x_shape[0] && grad_out.size(1) == x_shape[1],
                "max_pool2d_backward: grad_out ", shape_str(grad_out.shape()), " and indices ",
                shape_str(indices.shape()), " do not fit input ", shape_str(x_shape));
   CUTTLE_CHECK(indices.dtype() == DType::i64, "max_pool2d_backward: indices must be i64, got ", indices.str());
+  CUTTLE_ROUTE_CUDA("max_pool2d_backward", cuda::max_pool2d_backward(grad_out, indices, x_shape), grad_out, indices);
+  cpu::require_cpu("max_pool2d_backward", grad_out, indices);
   Tensor gx = Tensor::zeros(x_shape, grad_out.dtype());
   const int64_t planes = x_shape[0] * x_shape[1], HW = x_shape[2] * x_shape[3];
   const int64_t OHW = grad_out.size(2) * grad_out.size(3);

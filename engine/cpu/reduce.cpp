@@ -159,6 +159,12 @@ Tensor amin(const Tensor& x, const Axes& axes, bool keepdim) {
 }
 
 Tensor var(const Tensor& x, const Axes& axes, int64_t correction, bool keepdim) {
+#ifdef CUTTLE_WITH_CUDA
+  if (x.defined() && x.device().is_cuda()) {
+    RowView v = as_rows(x, axes, keepdim, "var");
+    return cuda::var_rows(v.rows, v.outer, v.inner, correction).reshape(v.out_shape);
+  }
+#endif
   return dispatch_float(x.dtype(), "var", [&](auto tag) {
     using T = typename decltype(tag)::type;
     return reduce_rows<T, T>(x, axes, keepdim, "var", x.dtype(), [correction](const T* r, int64_t n) {
@@ -176,6 +182,12 @@ Tensor var(const Tensor& x, const Axes& axes, int64_t correction, bool keepdim) 
 Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) {
   const int a = normalize_axis(axis, x.dim(), "argmax");
   CUTTLE_CHECK(x.size(a) > 0, "argmax: axis ", a, " of ", x.str(), " is empty");
+#ifdef CUTTLE_WITH_CUDA
+  if (x.device().is_cuda()) {
+    RowView v = as_rows(x, {a}, keepdim, "argmax");
+    return cuda::argmax_rows(v.rows, v.outer, v.inner).reshape(v.out_shape);
+  }
+#endif
   return dispatch_numeric(x.dtype(), "argmax", [&](auto tag) {
     using T = typename decltype(tag)::type;
     return reduce_rows<int64_t, T>(x, {a}, keepdim, "argmax", DType::i64, [](const T* r, int64_t n) {

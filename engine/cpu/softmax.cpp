@@ -7,7 +7,11 @@
 #include <type_traits>
 
 #include "engine/cpu/cpu_only.h"
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/softmax.h"
+#endif
 #include "engine/ops/softmax.h"
 #include "engine/parallel.h"
 
@@ -108,8 +112,9 @@ void softmax_backward_kernel(const Tensor& g, const Tensor& y, Tensor& dx, const
 
 template <bool kLog>
 Tensor forward(const Tensor& x, int64_t axis, const char* op) {
-  cpu::require_cpu(op, x);
   CUTTLE_CHECK(x.dim() >= 1, op, ": expected at least a 1-D tensor, got ", x.str());
+  CUTTLE_ROUTE_CUDA(op, cuda::softmax(x, normalize_axis(axis, x.dim(), op), kLog), x);
+  cpu::require_cpu(op, x);
   const AxisSplit sp = split_at(x.shape(), axis, op);
   const Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype());
@@ -122,10 +127,12 @@ Tensor forward(const Tensor& x, int64_t axis, const char* op) {
 
 template <bool kLog>
 Tensor backward(const Tensor& grad, const Tensor& y, int64_t axis, const char* op) {
-  cpu::require_cpu(op, grad, y);
+  CUTTLE_CHECK(grad.defined() && y.defined(), op, ": an input tensor is undefined");
   cpu::require_same_dtype(op, grad, y);
   CUTTLE_CHECK(grad.shape() == y.shape(), op, ": grad ", grad.str(), " does not match output ", y.str());
   CUTTLE_CHECK(y.dim() >= 1, op, ": expected at least a 1-D tensor, got ", y.str());
+  CUTTLE_ROUTE_CUDA(op, cuda::softmax_backward(grad, y, normalize_axis(axis, y.dim(), op), kLog), grad, y);
+  cpu::require_cpu(op, grad, y);
   const AxisSplit sp = split_at(y.shape(), axis, op);
   const Tensor gc = grad.contiguous(), yc = y.contiguous();
   Tensor dx = Tensor::empty(y.shape(), y.dtype());

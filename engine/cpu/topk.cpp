@@ -8,6 +8,10 @@
 
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/index_util.h"
+#include "engine/device_route.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/topk.h"
+#endif
 #include "engine/ops/index.h"
 #include "engine/parallel.h"
 
@@ -46,11 +50,12 @@ struct Before {
 }  // namespace
 
 TopK topk(const Tensor& x, int64_t k, int64_t axis, bool largest, bool sorted) {
-  cpu::require_cpu("topk", x);
-  CUTTLE_CHECK(x.dim() >= 1, "topk: expected at least a 1-D tensor, got ", x.str());
+  CUTTLE_CHECK(x.defined() && x.dim() >= 1, "topk: expected at least a 1-D tensor, got ", x.str());
   const int a = normalize_axis(axis, x.dim(), "topk");
   const int64_t n = x.size(a);
   CUTTLE_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for axis ", a, " of size ", n, " in ", x.str());
+  CUTTLE_ROUTE_CUDA("topk", cuda::topk(x, k, a, largest, sorted), x);
+  cpu::require_cpu("topk", x);
   Shape out_shape = x.shape();
   out_shape[a] = k;
   TopK r{Tensor::empty(out_shape, x.dtype()), Tensor::empty(out_shape, DType::i64)};

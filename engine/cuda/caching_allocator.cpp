@@ -196,19 +196,17 @@ Allocator& allocator() {
 }  // namespace
 
 namespace {
-std::atomic<bool> g_poison{false};
+std::atomic<int> g_debug_fill{-1};
 }
+
+void set_debug_fill(int byte) { g_debug_fill = byte; }
 
 void* device_alloc(size_t nbytes, int device, cudaStream_t stream) {
   void* p = allocator().allocate(nbytes, device, stream);
-  if (g_poison.load()) {
-    DeviceGuard guard(device);
-    CUTTLE_CUDA_CHECK(cudaMemsetAsync(p, 0xFF, nbytes, stream));
-  }
+  const int fill = g_debug_fill;
+  if (fill >= 0) CUTTLE_CUDA_CHECK(cudaMemsetAsync(p, fill, nbytes, stream));
   return p;
 }
-void set_poison_allocations(bool on) { g_poison = on; }
-bool poison_allocations() { return g_poison; }
 void device_free(void* ptr) { allocator().free(ptr); }
 void empty_cache(int device) { allocator().empty(device); }
 AllocatorStats allocator_stats(int device) { return allocator().stats(device); }

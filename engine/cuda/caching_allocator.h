@@ -28,9 +28,8 @@ void device_free(void* ptr);
 void empty_cache(int device);
 AllocatorStats allocator_stats(int device);
 void reset_peak(int device);
-// Debugging aid for the tests: while on, every block handed out is first filled with 0xFF bytes (a NaN
-// in f32 and f64), so a kernel that leaves an output element unwritten is caught. Off by default.
-void set_poison_allocations(bool on);
-bool poison_allocations();
+// Tests: while byte is in [0, 255], every new allocation is first filled with it (0xFF makes floats
+// NaN and indices -1, so a kernel that leaves an output element unwritten shows); -1 turns it off.
+void set_debug_fill(int byte);
 
 }  // namespace cuttle::engine::cuda

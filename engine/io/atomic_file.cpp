@@ -63,8 +63,19 @@ void AtomicFileWriter::commit() {
   CUTTLE_CHECK(::rename(tmp_path_.c_str(), path_.c_str()) == 0, "renaming '", tmp_path_, "' to '", path_,
                "' failed: ", std::strerror(errno));
   committed_ = true;
-  // Make the rename itself durable; a folder that cannot be opened (rare) only loses that guarantee.
-  int dfd = ::open(parent_dir(path_).c_str(), O_RDONLY | O_DIRECTORY);
+  // Make the rename itself durable.
+  fsync_directory(parent_dir(path_));
+}
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  AtomicFileWriter w(path);
+  w.write(text.data(), text.size());
+  w.commit();
+}
+
+void fsync_directory(const std::string& dir) {
+  // A folder that cannot be opened (rare) only loses the durability guarantee.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);

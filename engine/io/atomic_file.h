@@ -26,4 +26,9 @@ class AtomicFileWriter {
   bool committed_ = false;
 };
 
+// Writes `text` to `path` through an AtomicFileWriter.
+void write_file_atomic(const std::string& path, const std::string& text);
+// fsyncs a folder so that the entries created or renamed in it survive a crash.
+void fsync_directory(const std::string& dir);
+
 }  // namespace cuttle::engine

@@ -56,6 +56,9 @@ TEST_CASE("avg_pool2d and max_pool2d match direct loops") {
       {{2, 1, 7, 8}, {3, 2}, {2, 3}, {1, 1}, true, true},
       {{2, 1, 7, 8}, {3, 2}, {2, 3}, {1, 1}, false, true},
       {{1, 1, 6, 9}, {3, 3}, {1, 2}, {1, 0}, false, false},
+      // Windows of 64+ elements take the summed-area-table path (the structure loss's 31x31).
+      {{2, 2, 33, 35}, {31, 31}, {1, 1}, {15, 15}, true, false},
+      {{1, 2, 20, 17}, {9, 11}, {2, 3}, {4, 5}, false, true},
   };
   for (const PoolCase& pc : cases) {
     Tensor x = randn(pc.x, 7);

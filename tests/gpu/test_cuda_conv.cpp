@@ -1,8 +1,9 @@
 // GPU tests (label "gpu"): convolution through cuDNN compared with the CPU backend (forward, input,
 // weight and bias gradients; stride, padding, dilation, groups, depthwise; odd sizes, empty and
-// non-contiguous inputs), the algorithm cache and its switches, and the cuDNN version warning.
+// non-contiguous inputs), the algorithm cache and its switches, and the cuDNN version warning. Cases
+// named "sanitize: ..." use small shapes and form the compute-sanitizer subset (scripts/gpu_check.sh).
 #include "engine/ops/conv.h"
-#include "tests/gpu/gpu_compare.h"
+#include "tests/gpu/gpu_test_util.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/cublas.h"
 #include "engine/cuda/cudnn_conv.h"

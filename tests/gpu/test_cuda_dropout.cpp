@@ -1,7 +1,7 @@
 // GPU tests (label "gpu"): dropout on the GPU draws exactly the CPU's mask for the same generator
 // state, and advances the generator as the CPU does, so CPU and GPU training runs are comparable.
 #include "engine/ops/dropout.h"
-#include "tests/gpu/gpu_compare.h"
+#include "tests/gpu/gpu_test_util.h"
 
 using namespace cuttle;
 using namespace cuttle::test;

@@ -30,6 +30,12 @@ TEST_CASE("gradcheck avg_pool2d 3x3 stride 2 pad 1 / count_include_pad") {
 TEST_CASE("gradcheck avg_pool2d 3x3 stride 2 pad 1 / padding excluded") {
   check_gradcheck([](const V& v) { return avg_pool2d(v[0], {3, 3}, {2, 2}, {1, 1}, false); }, {randn({1, 2, 7, 6}, 320)});
 }
+TEST_CASE("gradcheck avg_pool2d 9x9 summed-area path / padding excluded") {
+  check_gradcheck([](const V& v) { return avg_pool2d(v[0], {9, 9}, {2, 1}, {4, 4}, false); }, {randn({1, 2, 11, 10}, 327)});
+}
+TEST_CASE("gradcheck avg_pool2d 31x31 stride 1 summed-area path") {
+  check_gradcheck([](const V& v) { return avg_pool2d(v[0], {31, 31}, {1, 1}, {15, 15}, true); }, {randn({1, 1, 17, 16}, 328)});
+}
 TEST_CASE("gradcheck avg_pool2d ceil_mode") {
   check_gradcheck([](const V& v) { return avg_pool2d(v[0], {3, 2}, {2, 2}, {1, 0}, true, true); },
                   {randn({1, 2, 6, 5}, 330)});

@@ -1,0 +1,22 @@
+// Declares what the programs report about where they run: device choice ("auto" = the first GPU when
+// the build has CUDA and a GPU is visible), a one-line device description, and the provenance block
+// (build facts, device, library versions, host) that checkpoints and run.json record.
+#pragma once
+#include <string>
+#include <nlohmann/json.hpp>
+#include "engine/device.h"
+
+namespace cuttle::engine {
+
+bool cuda_usable();  // the build has the CUDA backend and a GPU is visible
+// "cpu", "cuda", "cuda:N" or "auto"; throws cuttle::Error for other names or an unusable GPU.
+Device parse_device(const std::string& name);
+// "NVIDIA H100 80GB HBM3, 79.1 GiB, compute capability 9.0" or "CPU, 2 threads (AVX2 build)".
+std::string describe_device(Device device);
+nlohmann::json library_versions();
+nlohmann::json provenance(Device device);
+// Memory in use on `device`, in MiB: the CUDA allocator's allocated/reserved/peak, or the host block
+// cache's size on the CPU.
+nlohmann::json memory_stats(Device device);
+
+}  // namespace cuttle::engine

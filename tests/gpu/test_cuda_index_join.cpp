@@ -1,0 +1,237 @@
+// GPU tests (suite "gpu"): topk, argmax, var, the indexing ops, the joins and pads, and the remaining
+// element-wise ops (clamp, where, add_, mul_scalar_) on CUDA against the CPU backend, with poisoned
+// outputs, odd sizes and strided inputs. "sanitize: " cases use small shapes.
+#include "engine/ops/elementwise.h"
+#include "engine/ops/index.h"
+#include "engine/ops/join.h"
+#include "engine/ops/reduce.h"
+#include "tests/gpu/gpu_test_util.h"
+
+using namespace cuttle;
+using namespace cuttle::test;
+using namespace cuttle::test::gpu;
+namespace eng = cuttle::engine;
+
+namespace {
+
+// Values from a few levels, so ties are common; a NaN planted where `nan` asks.
+Tensor tied_values(const Shape& s, uint64_t seed, DType dt, bool nan) {
+  Tensor x = rand_uniform(s, 0, 4, seed, DType::f64);
+  std::vector<double> v = x.to_vector<double>();
+  for (double& e : v) e = std::floor(e);
+  if (nan && v.size() > 2) v[v.size() / 2] = std::nan("");
+  return Tensor::from_vector<double>(v, s).to(dt);
+}
+
+Tensor index_vector(const std::vector<int64_t>& v, DType dt) {
+  return Tensor::from_vector<int64_t>(v, {(int64_t)v.size()}).to(dt);
+}
+
+Tensor random_indices(const Shape& s, int64_t bound, uint64_t seed) {
+  eng::Generator g(seed);
+  return eng::randint(s, 0, bound, DType::i64, &g);
+}
+
+}  // namespace
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("sanitize: cuda topk matches the CPU including ties and NaN") {
+  if (!gpu_present()) return;
+  Poison poison;
+  // Selection and order are unique under the CPU's strict order, so values and indices match exactly.
+  for (DType dt : {DType::f32, DType::f64, DType::i64, DType::i32}) {
+    for (const Shape& s : std::vector<Shape>{{1}, {7}, {3, 33}, {4, 14}, {2, 5, 3}}) {
+      const bool floating = dt == DType::f32 || dt == DType::f64;
+      const Tensor x = tied_values(s, 401, dt, floating);
+      for (int64_t axis = 0; axis < (int64_t)s.size(); ++axis)
+        for (int64_t k : {int64_t(0), int64_t(1), std::min<int64_t>(2, s[axis]), s[axis]})
+          for (bool largest : {true, false})
+            for (bool sorted : {true, false}) {
+              INFO(eng::shape_str(s), " ", eng::dtype_name(dt), " axis ", axis, " k ", k, " largest ", largest,
+                   " sorted ", sorted);
+              const eng::TopK r = eng::topk(x, k, axis, largest, sorted);
+              const eng::TopK rg = eng::topk(strided_on_gpu(x), k, axis, largest, sorted);
+              CHECK(same(rg.values, r.values));
+              CHECK(same(rg.indices, r.indices));
+            }
+    }
+  }
+}
+
+TEST_CASE("sanitize: cuda argmax and var match the CPU") {
+  if (!gpu_present()) return;
+  Poison poison;
+  for (DType dt : {DType::f32, DType::f64, DType::i64}) {
+    for (const Shape& s : std::vector<Shape>{{1}, {7}, {3, 33}, {2, 100, 3}, {2, 3, 70}}) {
+      const bool floating = dt != DType::i64;
+      const Tensor x = tied_values(s, 411, dt, floating);
+      for (int64_t axis = 0; axis < (int64_t)s.size(); ++axis)
+        for (bool keepdim : {false, true}) {
+          INFO(eng::shape_str(s), " ", eng::dtype_name(dt), " axis ", axis);
+          // First maximum, NaN winning: a unique answer, so exact.
+          CHECK(same(eng::argmax(strided_on_gpu(x), axis, keepdim), eng::argmax(x, axis, keepdim)));
+        }
+    }
+  }
+  for (DType dt : {DType::f32, DType::f64}) {
+    // Both sides reduce in double, in different orders: f32 results agree to f32 rounding.
+    const double tol = dt == DType::f32 ? 1e-6 : 1e-12;
+    const Tensor x = randn({3, 33, 7, 5}, 412, dt);
+    for (const eng::Axes& axes : std::vector<eng::Axes>{{}, {1}, {0, 2}, {-1}, {1, 2, 3}})
+      for (int64_t corr : {0, 1}) {
+        INFO("axes ", axes.size(), " correction ", corr, " ", eng::dtype_name(dt));
+        CHECK(rel_err(eng::var(strided_on_gpu(x), axes, corr, true), eng::var(x, axes, corr, true)) <= tol);
+      }
+    // A single element with correction 1 divides by zero alike (inf or NaN on both sides).
+    const Tensor one = randn({4, 1}, 413, dt);
+    CHECK(same(eng::var(on_gpu(one), {1}, 1), eng::var(one, {1}, 1)));
+  }
+}
+
+TEST_CASE("sanitize: cuda index_select gather scatter_add and index_add match the CPU") {
+  if (!gpu_present()) return;
+  Poison poison;
+  for (DType idt : {DType::i64, DType::i32}) {
+    for (DType dt : {DType::f32, DType::f64, DType::i64}) {
+      INFO(eng::dtype_name(dt), " indices ", eng::dtype_name(idt));
+      const Tensor x = randn({3, 7, 5}, 421, DType::f64).to(dt);
+      // Repeated and unordered indices.
+      const Tensor idx = index_vector({4, 0, 4, 6, 1, 4}, idt);
+      for (int64_t axis : {0, 1, 2}) {
+        INFO("axis ", axis);
+        const Tensor id = eng::binary_scalar(eng::BinaryOp::minimum, idx, (double)(x.size(axis) - 1));
+        const Tensor sel = eng::index_select(x, axis, id);
+        CHECK(same(eng::index_select(strided_on_gpu(x), axis, on_gpu(id)), sel));
+        // index_add adds repeated rows in index order on both sides: the same additions, so exact.
+        const Tensor src = randn(sel.shape(), 422, DType::f64).to(dt);
+        CHECK(same(eng::index_add(strided_on_gpu(x), axis, on_gpu(id), strided_on_gpu(src)),
+                   eng::index_add(x, axis, id, src)));
+        // gather / scatter_add with an index smaller than the source on the other axes.
+        Shape is = x.shape();
+        is[axis] = 9;
+        for (size_t d = 0; d < is.size(); ++d)
+          if ((int64_t)d != axis) is[d] = std::max<int64_t>(1, is[d] - 1);
+        const Tensor gi = random_indices(is, x.size(axis), 423 + axis).to(idt);
+        CHECK(same(eng::gather(strided_on_gpu(x), axis, strided_on_gpu(gi)), eng::gather(x, axis, gi)));
+        const Tensor ssrc = randn({10, 10, 10}, 424, DType::f64).to(dt);
+        // Same additions in the same order (a stable sort by target): exact.
+        CHECK(same(eng::scatter_add(strided_on_gpu(x), axis, strided_on_gpu(gi), strided_on_gpu(ssrc)),
+                   eng::scatter_add(x, axis, gi, ssrc)));
+        CHECK(same(eng::scatter_add(x.shape(), axis, on_gpu(gi), on_gpu(ssrc)), eng::scatter_add(x.shape(), axis, gi, ssrc)));
+      }
+      // Any dtype for index_select (bool here); empty index vectors.
+      const Tensor b = eng::compare_scalar(eng::CompareOp::gt, randn({5, 3}, 425), 0.0);
+      CHECK(same(eng::index_select(on_gpu(b), 0, on_gpu(idx.slice(0, 0, 3))).to(DType::i64),
+                 eng::index_select(b, 0, idx.slice(0, 0, 3)).to(DType::i64)));
+      const Tensor none = index_vector({}, idt);
+      CHECK(eng::index_select(on_gpu(x), 1, on_gpu(none)).numel() == 0);
+      CHECK(same(eng::index_add(on_gpu(x), 1, on_gpu(none), on_gpu(Tensor::zeros({3, 0, 5}, dt))), x));
+    }
+  }
+  // Out-of-range indices throw naming the op, the index and the size.
+  const Tensor x = randn({3, 4}, 426, DType::f32);
+  for (int64_t bad : {-1, 4}) {
+    try {
+      eng::index_select(on_gpu(x), 1, on_gpu(index_vector({0, bad, 1}, DType::i64)));
+      FAIL("expected an index error");
+    } catch (const cuttle::Error& e) {
+      const std::string m = e.what();
+      CHECK(m.find("index_select") != std::string::npos);
+      CHECK(m.find(std::to_string(bad)) != std::string::npos);
+    }
+    CHECK_THROWS_AS(eng::gather(on_gpu(x), 1, on_gpu(Tensor::full({3, 1}, (double)bad, DType::i64))), cuttle::Error);
+    CHECK_THROWS_AS(eng::index_add(on_gpu(x), 0, on_gpu(index_vector({bad < 0 ? bad : 3}, DType::i64)),
+                                   on_gpu(randn({1, 4}, 427, DType::f32))),
+                    cuttle::Error);
+  }
+}
+
+TEST_CASE("cuda scatter_add with heavy collisions is exact and repeatable") {
+  if (!gpu_present()) return;
+  // 200000 contributions onto 37 targets: the sorted scatter adds each target's contributions in the
+  // CPU's order, so the result is bit-identical to the CPU and from run to run.
+  const Tensor src = randn({1, 200000}, 431, DType::f32);
+  const Tensor idx = random_indices({1, 200000}, 37, 432);
+  const Tensor ref = eng::scatter_add({1, 37}, 1, idx, src);
+  const Tensor a = eng::scatter_add({1, 37}, 1, on_gpu(idx), on_gpu(src));
+  const Tensor b = eng::scatter_add({1, 37}, 1, on_gpu(idx), on_gpu(src));
+  CHECK(same(a, ref));
+  CHECK(same(b, a));
+  const Tensor ri = random_indices({5000}, 3, 433), rs = randn({5000, 64}, 434, DType::f32);
+  const Tensor rows = eng::index_add(Tensor::zeros({3, 64}), 0, ri, rs);
+  CHECK(same(eng::index_add(Tensor::zeros({3, 64}, DType::f32, kGpu), 0, on_gpu(ri), on_gpu(rs)), rows));
+}
+
+TEST_CASE("sanitize: cuda concat stack split and pad match the CPU") {
+  if (!gpu_present()) return;
+  Poison poison;
+  const Tensor a = randn({2, 3, 5}, 441, DType::f32), b = randn({2, 1, 5}, 442, DType::f32);
+  const Tensor c = randn({2, 3, 5}, 443, DType::f32);
+  CHECK(same(eng::concat({strided_on_gpu(a), on_gpu(b)}, 1), eng::concat({a, b}, 1)));
+  CHECK(same(eng::stack({on_gpu(a), strided_on_gpu(c)}, 2), eng::stack({a, c}, 2)));
+  CHECK(same(eng::concat({on_gpu(a), on_gpu(Tensor::zeros({2, 0, 5}))}, 1), a));
+  CHECK_THROWS_AS(eng::concat({on_gpu(a), c}, 1), cuttle::Error);  // mixed devices
+  const std::vector<Tensor> parts = eng::split(on_gpu(a), {1, 2, 0}, 1);
+  CHECK(parts.size() == 3);
+  CHECK(same(parts[1], a.slice(1, 1, 3)));
+  CHECK(parts[1].device() == kGpu);
+  CHECK(eng::chunk(on_gpu(a), 2, 2).size() == 2);  // pieces of 3 and 2
+  using M = eng::PadMode;
+  for (DType dt : {DType::f32, DType::f64}) {
+    for (const Shape& s : std::vector<Shape>{{1, 1, 3, 4}, {2, 3, 7, 5}, {3, 9}, {2, 2, 1, 6}}) {
+      const Tensor x = randn(s, 444, dt);
+      for (M mode : {M::constant, M::reflect, M::replicate})
+        for (const std::vector<int64_t>& pads : std::vector<std::vector<int64_t>>{{1, 2}, {0, 3, 2, 1}, {2, 2, 0, 0}}) {
+          if (pads.size() == 4 && s.size() < 2) continue;
+          bool ok = true;
+          for (size_t p = 0; p < pads.size(); ++p) {
+            const int64_t n = s[s.size() - 1 - p / 2];
+            if (mode == M::reflect && pads[p] >= n) ok = false;
+          }
+          if (!ok) continue;
+          INFO(eng::shape_str(s), " ", eng::pad_mode_name(mode), " pads ", pads.size(), " ", pads[0], pads[1]);
+          const Tensor y = eng::pad(x, pads, mode, 1.5);
+          CHECK(same(eng::pad(strided_on_gpu(x), pads, mode, 1.5), y));
+          const Tensor g = randn(y.shape(), 445, dt);
+          // The gathered backward adds each input cell's copies in the CPU's (output) order: exact.
+          CHECK(same(eng::pad_backward(strided_on_gpu(g), s, pads, mode), eng::pad_backward(g, s, pads, mode)));
+        }
+    }
+  }
+  // Any dtype for pad itself.
+  const Tensor i = Tensor::arange(12).reshape({3, 4});
+  CHECK(same(eng::pad(on_gpu(i), {1, 1, 1, 1}, M::reflect), eng::pad(i, {1, 1, 1, 1}, M::reflect)));
+}
+
+TEST_CASE("sanitize: cuda clamp where add_ and mul_scalar_ match the CPU") {
+  if (!gpu_present()) return;
+  Poison poison;
+  for (DType dt : {DType::f32, DType::f64}) {
+    const Tensor x = randn({7, 33}, 451, dt), g = randn({33}, 452, dt);
+    CHECK(same(eng::clamp(strided_on_gpu(x), -0.5, 0.7), eng::clamp(x, -0.5, 0.7)));
+    CHECK(same(eng::clamp_backward(on_gpu(g), strided_on_gpu(x), -0.5, 0.7), eng::clamp_backward(g, x, -0.5, 0.7)));
+    const Tensor cond = eng::compare_scalar(eng::CompareOp::gt, randn({7, 1}, 453, dt), 0.0);
+    CHECK(same(eng::where(on_gpu(cond), strided_on_gpu(x), on_gpu(g)), eng::where(cond, x, g)));
+    CHECK(same(eng::where(on_gpu(cond.to(dt)), on_gpu(x), on_gpu(Tensor::zeros({}, dt))),
+               eng::where(cond.to(dt), x, Tensor::zeros({}, dt))));
+    // add_ on a strided destination with a broadcast operand. The GPU may fuse a + alpha * b into
+    // one rounding (FMA), the CPU rounds twice: 1 ulp.
+    Tensor ref = x.clone();
+    eng::add_(ref, g, 0.3);
+    Tensor got = strided_on_gpu(x);
+    eng::add_(got, on_gpu(g), 0.3);
+    CHECK(rel_err(got, ref) <= (dt == DType::f32 ? 1e-6 : 1e-15));
+    eng::mul_scalar_(ref, -1.7);
+    eng::mul_scalar_(got, -1.7);
+    CHECK(rel_err(got, ref) <= (dt == DType::f32 ? 1e-6 : 1e-15));
+  }
+  Tensor iv = Tensor::arange(10);
+  Tensor ig = on_gpu(iv);
+  eng::add_(ig, on_gpu(Tensor::arange(10)), 2.0);
+  eng::mul_scalar_(ig, 3.0);
+  CHECK(ig.to(kCpu).to_vector<int64_t>() == std::vector<int64_t>{0, 9, 18, 27, 36, 45, 54, 63, 72, 81});
+  CHECK(same(eng::clamp(ig, 10, 50), eng::clamp(ig.to(kCpu), 10, 50)));
+}
+
+}
