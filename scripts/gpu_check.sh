@@ -20,6 +20,22 @@ run "all tests on the CUDA build" "$build/bin/cuttle_tests"
 if command -v compute-sanitizer >/dev/null; then
   run "compute-sanitizer memcheck (gpu tests)" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$build/bin/cuttle_tests" -ts=gpu
 fi
+# Op benchmarks on the model's shapes (apps/bench_model_ops.h): cuttle, then the PyTorch twin in the same
+# run where PyTorch is installed; the comparison table is printed last. Rows land in $bench_dir.
+bench_dir=${GPU_CHECK_BENCH_DIR:-$build/gpu_check}
+mkdir -p "$bench_dir"
+rm -f "$bench_dir/bench_cuttle.tsv" "$bench_dir/bench_torch.tsv"
+run "op benchmarks (cuttle)" "$build/bin/bench_ops" --device cuda --tsv "$bench_dir/bench_cuttle.tsv"
+if python3 -c 'import torch' 2>/dev/null; then
+  run "op benchmarks (PyTorch)" python3 tools/bench_ops_torch.py --tsv "$bench_dir/bench_torch.tsv"
+else
+  summary+=("SKIP  op benchmarks (PyTorch): python3 cannot import torch")
+fi
 echo
 echo "== gpu_check summary =="
 printf '%s\n' "${summary[@]}"
+if [ -s "$bench_dir/bench_cuttle.tsv" ]; then
+  echo
+  echo "== op benchmarks: cuttle vs PyTorch (median ms; ratio < 1: cuttle faster) =="
+  python3 tools/bench_compare.py "$bench_dir/bench_cuttle.tsv" "$bench_dir/bench_torch.tsv"
+fi
