@@ -65,8 +65,8 @@ void AdamW::load_state_dict(const std::map<std::string, Tensor>& state) {
       CUTTLE_CHECK(m->second.shape() == p.shape() && v->second.shape() == p.shape(), "AdamW::load_state_dict: ",
                    m->first, " has shape ", engine::shape_str(m->second.shape()), ", the parameter has ",
                    engine::shape_str(p.shape()));
-      st.exp_avg = m->second.to(p.dtype()).clone();
-      st.exp_avg_sq = v->second.to(p.dtype()).clone();
+      st.exp_avg = state_copy(m->second, p);
+      st.exp_avg_sq = state_copy(v->second, p);
       st.step = n->second.item<int64_t>();
     }
 }

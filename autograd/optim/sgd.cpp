@@ -49,7 +49,7 @@ void SGD::load_state_dict(const std::map<std::string, Tensor>& state) {
       const Var& p = groups_[gi].params[pi];
       CUTTLE_CHECK(it->second.shape() == p.shape(), "SGD::load_state_dict: ", it->first, " has shape ",
                    engine::shape_str(it->second.shape()), ", the parameter has ", engine::shape_str(p.shape()));
-      momentum_[gi][pi] = it->second.to(p.dtype()).clone();
+      momentum_[gi][pi] = state_copy(it->second, p);
     }
 }
 

@@ -101,6 +101,15 @@ void check_adamw(DType dt, bool big) {
   // Parameter 2 (group 0, index 1) never had a gradient: no state; parameter 1 (group 0, index 0) has.
   CHECK(gpu.state_dict().count("0.0.step") == 1);
   CHECK(gpu.state_dict().count("0.1.step") == 0);
+  // Resuming on the GPU from state saved on the CPU (a checkpoint): the state moves to the parameters'
+  // device and the next step matches.
+  autograd::AdamW resumed(two_groups(t.gpu), o);
+  resumed.load_state_dict(cpu.state_dict());
+  set_grads(t, 5, dt);
+  cpu.step();
+  resumed.step();
+  CHECK(max_param_err(t) <= tolerance(dt));
+  CHECK(resumed.state_dict().at("0.0.exp_avg").device() == kGpu);
 }
 
 void check_sgd(DType dt, const autograd::SGDOptions& o) {
