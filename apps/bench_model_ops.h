@@ -67,7 +67,8 @@ inline void add_conv(std::vector<BenchPass>& out, Device d, int64_t n, int64_t c
                  }});
 }
 
-// BatchNorm2d in training (batch statistics, running stats updated) followed by ReLU.
+// BatchNorm2d in training (batch statistics, running stats updated) fused with the ReLU that follows
+// (ConvBNReLU); PyTorch runs the two as separate kernels.
 inline void add_bn_relu(std::vector<BenchPass>& out, Device d, const Shape& s) {
   const int64_t c = s[1];
   const double n = (double)engine::shape_numel(s) * 4;
@@ -78,19 +79,15 @@ inline void add_bn_relu(std::vector<BenchPass>& out, Device d, const Shape& s) {
   out.push_back({"batch_norm+relu (train)", shape_text(s), "forward", 2 * n, [=] {
                    Tensor x = bench_input(s, 1, d, 5);
                    std::vector<Tensor> pr = params();
-                   return std::function<void()>([=] {
-                     engine::BatchNormResult r = engine::batch_norm(x, pr[0], pr[1], pr[2], pr[3], true);
-                     engine::unary(engine::UnaryOp::relu, r.output);
-                   });
+                   return std::function<void()>(
+                       [=] { engine::batch_norm_relu(x, pr[0], pr[1], pr[2], pr[3], true); });
                  }});
   out.push_back({"batch_norm+relu (train)", shape_text(s), "backward", 3 * n, [=] {
                    Tensor x = bench_input(s, 1, d, 5), gy = bench_input(s, 1, d, 6);
                    std::vector<Tensor> pr = params();
-                   engine::BatchNormResult r = engine::batch_norm(x, pr[0], pr[1], pr[2], pr[3], true);
-                   Tensor y = engine::unary(engine::UnaryOp::relu, r.output);
+                   engine::BatchNormResult r = engine::batch_norm_relu(x, pr[0], pr[1], pr[2], pr[3], true);
                    return std::function<void()>([=] {
-                     Tensor g = engine::unary_backward(engine::UnaryOp::relu, gy, r.output, y);
-                     engine::batch_norm_backward(g, x, pr[0], r.save_mean, r.save_invstd, true);
+                     engine::batch_norm_relu_backward(gy, r.output, x, pr[0], r.save_mean, r.save_invstd, true);
                    });
                  }});
 }

@@ -42,16 +42,10 @@ std::string timestamp() {
 
 // The field's table for the best checkpoint of `run_dir` on every test set of `roots`.
 void evaluate_test_sets(const std::string& run_dir, const std::vector<std::string>& roots, engine::Device device) {
-  const std::string ckpt = models::resolve_checkpoint(run_dir);
-  const nlohmann::json meta = models::read_checkpoint_meta(ckpt);
-  const models::CamoXpertConfig cfg = models::parse_camoxpert_config(meta.at("config"), ckpt);
-  engine::Generator gen(0);
-  models::CamoXpertConfig no_weights = cfg;
-  no_weights.backbone.weights.clear();  // the checkpoint has them
-  auto model = models::build_camoxpert(no_weights, gen).model;
-  models::load_checkpoint_model(ckpt, *model);
-  model->to(device);
-  model->eval();
+  models::TrainedModel t = models::load_trained_model(run_dir, device);
+  const models::CamoXpertConfig& cfg = t.config;
+  const std::string& ckpt = t.checkpoint;
+  auto& model = t.model;
   models::InferenceOptions io;
   io.image_size = cfg.image_size;
   io.device = device;

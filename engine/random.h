@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "engine/random_bits.h"
 #include "engine/tensor.h"
 
 namespace cuttle::engine {
@@ -26,18 +27,6 @@ class Generator {
 // The process-wide default generator (seeded with 0 until manual_seed is called).
 Generator& default_generator();
 void manual_seed(uint64_t seed);
-
-// A 64-bit hash of (seed, counter): splitmix64 finaliser over a mixed key.
-inline uint64_t random_bits(uint64_t seed, uint64_t counter) {
-  uint64_t z = seed * 0x9E3779B97F4A7C15ull + counter * 0xD1B54A32D192ED03ull + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-// Uniform in [0, 1) with 53 random bits.
-inline double random_unit(uint64_t seed, uint64_t counter) {
-  return (random_bits(seed, counter) >> 11) * (1.0 / 9007199254740992.0);
-}
 
 Tensor uniform(const Shape& shape, double low, double high, DType dtype = DType::f32,
                Generator* gen = nullptr);

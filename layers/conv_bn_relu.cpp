@@ -1,6 +1,5 @@
 #include "layers/conv_bn_relu.h"
 
-#include "autograd/functions/elementwise.h"
 
 namespace cuttle::layers {
 
@@ -9,6 +8,7 @@ ConvBNReLU::ConvBNReLU(int64_t in, int64_t out, int64_t kernel, engine::Generato
   bn = register_module("bn", std::make_shared<BatchNorm2d>(out));
 }
 
-Var ConvBNReLU::forward(const Var& x) { return autograd::relu(bn->forward(conv->forward(x))); }
+// BatchNorm and ReLU run as one fused op.
+Var ConvBNReLU::forward(const Var& x) { return bn->forward_relu(conv->forward(x)); }
 
 }  // namespace cuttle::layers

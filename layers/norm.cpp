@@ -19,16 +19,18 @@ BatchNorm2d::BatchNorm2d(int64_t channels, const BatchNormOptions& opts) : chann
   }
 }
 
-Var BatchNorm2d::forward(const Var& x) {
+Var BatchNorm2d::forward(const Var& x) { return run(x, false); }
+Var BatchNorm2d::forward_relu(const Var& x) { return run(x, true); }
+
+Var BatchNorm2d::run(const Var& x, bool relu) {
   CUTTLE_CHECK(x.dim() == 4 && x.size(1) == channels_, "BatchNorm2d(", channels_, "): input ", x.data().str(),
                " is not [N, ", channels_, ", H, W]");
   bool use_batch_stats = is_training() || !opts_.track_running_stats;
   CUTTLE_CHECK(!use_batch_stats || x.size(0) * x.size(2) * x.size(3) > 1, "BatchNorm2d(", channels_,
                "): batch statistics need more than one value per channel, input ", x.data().str());
-  if (!opts_.track_running_stats)
-    return autograd::batch_norm(x, weight, bias, Tensor(), Tensor(), true, opts_.momentum, opts_.eps);
-  Var y = autograd::batch_norm(x, weight, bias, running_mean(), running_var(), is_training(), opts_.momentum,
-                               opts_.eps);
+  auto norm = relu ? autograd::batch_norm_relu : autograd::batch_norm;
+  if (!opts_.track_running_stats) return norm(x, weight, bias, Tensor(), Tensor(), true, opts_.momentum, opts_.eps);
+  Var y = norm(x, weight, bias, running_mean(), running_var(), is_training(), opts_.momentum, opts_.eps);
   if (is_training()) {
     Tensor& n = num_batches_tracked();
     n.copy_(engine::binary_scalar(engine::BinaryOp::add, n, 1.0));  // stays on the buffer's device

@@ -20,6 +20,8 @@ class BatchNorm2d : public UnaryModule {
   // Training: batch statistics, running statistics updated and num_batches_tracked incremented.
   // Eval: the running statistics (batch statistics when they are not tracked).
   Var forward(const Var& x) override;
+  // relu(forward(x)) as one fused op (one pass on the GPU); same statistics and running-stat update.
+  Var forward_relu(const Var& x);
 
   Var weight, bias;  // [C], undefined without affine
   Tensor& running_mean() { return buffer("running_mean"); }
@@ -29,6 +31,8 @@ class BatchNorm2d : public UnaryModule {
   const BatchNormOptions& options() const { return opts_; }
 
  private:
+  Var run(const Var& x, bool relu);
+
   int64_t channels_;
   BatchNormOptions opts_;
 };

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "engine/error.h"
+#include "models/checkpoint.h"
 #include "models/backbones/pvt_v2.h"
 #include "models/backbones/small_cnn.h"
 
@@ -28,6 +29,18 @@ std::shared_ptr<Backbone> make_backbone(const BackboneConfig& config, engine::Ge
   CUTTLE_FAIL("backbone.type '", config.type, "' is unknown; expected small_cnn, pvt_v2_b0, pvt_v2_b1 or pvt_v2_b2");
 }
 
+std::shared_ptr<CamoXpert> make_camoxpert(const CamoXpertConfig& config, engine::Generator& gen) {
+  return std::make_shared<CamoXpert>(config, make_backbone(config.backbone, gen), gen);
+}
+
+std::vector<autograd::ParamGroup> camoxpert_param_groups(const CamoXpert& model, const TrainConfig& train) {
+  autograd::ParamGroup rest, router;
+  router.lr_scale = train.router_lr_scale;
+  for (const auto& [name, p] : model.named_parameters(/*trainable_only=*/true))
+    (name.find(".router.") != std::string::npos ? router : rest).params.push_back(p);
+  return {rest, router};
+}
+
 void load_backbone_weights(Backbone& backbone, const std::string& path) {
   CUTTLE_CHECK(std::filesystem::is_regular_file(path), "backbone weights '", path, "': no such file");
   // timm's names in either stage spelling; the ImageNet classifier head is dropped.
@@ -46,6 +59,24 @@ BuiltModel build_camoxpert(const CamoXpertConfig& config, engine::Generator& gen
                              "safetensors) for real data");
   built.model = std::make_shared<CamoXpert>(config, backbone, gen);
   return built;
+}
+
+TrainedModel load_trained_model(const std::string& checkpoint_or_run, engine::Device device,
+                                const std::string& config_path) {
+  TrainedModel t;
+  t.checkpoint = resolve_checkpoint(checkpoint_or_run);
+  t.meta = read_checkpoint_meta(t.checkpoint);
+  if (!config_path.empty()) t.config = load_camoxpert_config(config_path);
+  else if (t.meta.contains("config")) t.config = parse_camoxpert_config(t.meta["config"], t.checkpoint);
+  else CUTTLE_FAIL("checkpoint '", t.checkpoint, "' is a bare weights file: pass its config (--config)");
+  CamoXpertConfig arch = t.config;
+  arch.backbone.weights.clear();  // the checkpoint holds the trained backbone
+  engine::Generator gen(0);
+  t.model = build_camoxpert(arch, gen).model;
+  load_checkpoint_model(t.checkpoint, *t.model);
+  t.model->to(device);
+  t.model->eval();
+  return t;
 }
 
 }  // namespace cuttle::models

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine against a build folder made with -DCUTTLE_CUDA=ON (default build-cuda/,
 # built on a development machine with -DCMAKE_CUDA_ARCHITECTURES=90 and carried over): device facts,
-# the gpu-labelled tests, the whole suite on that build, compute-sanitizer memcheck over the gpu tests
-# (API errors not reported: one test provokes an out-of-memory on purpose), and a summary last.
+# the gpu-labelled tests, the whole suite on that build, compute-sanitizer memcheck over the
+# gpu-sanitize subset, the op benchmarks of cuttle and PyTorch on the model's shapes, a summary, and the
+# benchmark comparison table last.
+# gpu-sanitize: the test cases of the doctest suite "gpu" whose names start with "sanitize:" (a test
+# case has one suite, and the gpu label must stay on every GPU test): small shapes, a few minutes under
+# memcheck. Run them alone with: cuttle_tests -ts=gpu -tc='sanitize:*'. API errors are not reported:
+# cuDNN probes some algorithms with calls that fail by design.
 # Test executables are run directly (CTest files hold the build machine's absolute paths).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +23,7 @@ run() {
 run "gpu tests" "$build/bin/cuttle_tests" -ts=gpu
 run "all tests on the CUDA build" "$build/bin/cuttle_tests"
 if command -v compute-sanitizer >/dev/null; then
-  run "compute-sanitizer memcheck (gpu tests)" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$build/bin/cuttle_tests" -ts=gpu
+  run "compute-sanitizer memcheck (gpu-sanitize)" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$build/bin/cuttle_tests" -ts=gpu -tc='sanitize:*'
 fi
 # Op benchmarks on the model's shapes (apps/bench_model_ops.h): cuttle, then the PyTorch twin in the same
 # run where PyTorch is installed; the comparison table is printed last. Rows land in $bench_dir.

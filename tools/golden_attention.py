@@ -128,7 +128,7 @@ def randomize(m):
                 b.uniform_(0.5, 2.0)
 
 
-def golden(name, m, x, call, grad_in_train=True):
+def golden(out, name, m, x, call, grad_in_train=True):
     randomize(m)
     save({k: v.float() if v.is_floating_point() else v for k, v in m.state_dict().items()},
          f"{out}/{name}_weights.safetensors", {"format": "pt"})
@@ -151,23 +151,28 @@ def golden(name, m, x, call, grad_in_train=True):
     save(g, f"{out}/{name}_golden.safetensors")
 
 
-out = sys.argv[1]
-torch.manual_seed(0)
-D = torch.float64
-golden("sra_sr2", make_sra(16, 2, 2), torch.randn(2, 24, 16, dtype=D), lambda m, x: m(x, (4, 6)))
-golden("sra_sr1", make_sra(16, 4, 1), torch.randn(2, 15, 16, dtype=D), lambda m, x: m(x, (3, 5)))
-golden("cod_attention", CODAttention(64, 2), torch.randn(2, 64, 4, 6, dtype=D), lambda m, x: m(x))
-golden("linear_attention", LinearAttention(16), torch.randn(2, 16, 3, 5, dtype=D), lambda m, x: m(x),
-       grad_in_train=False)
+def main():
+    out = sys.argv[1]
+    torch.manual_seed(0)
+    D = torch.float64
+    golden(out, "sra_sr2", make_sra(16, 2, 2), torch.randn(2, 24, 16, dtype=D), lambda m, x: m(x, (4, 6)))
+    golden(out, "sra_sr1", make_sra(16, 4, 1), torch.randn(2, 15, 16, dtype=D), lambda m, x: m(x, (3, 5)))
+    golden(out, "cod_attention", CODAttention(64, 2), torch.randn(2, 64, 4, 6, dtype=D), lambda m, x: m(x))
+    golden(out, "linear_attention", LinearAttention(16), torch.randn(2, 16, 3, 5, dtype=D), lambda m, x: m(x),
+           grad_in_train=False)
 
-f = {"q": torch.randn(2, 3, 4, 5, dtype=D), "k": torch.randn(2, 3, 6, 5, dtype=D),
-     "v": torch.randn(2, 3, 6, 2, dtype=D), "lq": torch.randn(2, 3, 6, 5, dtype=D)}
-leaves = {k: v.clone().requires_grad_(True) for k, v in f.items()}
-y = softmax_attention(leaves["q"], leaves["k"], leaves["v"], 0.3)
-ly = linear_attention(leaves["lq"], leaves["k"], leaves["v"])
-f["r"], f["lr"] = torch.randn(y.shape, dtype=D), torch.randn(ly.shape, dtype=D)
-((y * f["r"]).sum() + (ly * f["lr"]).sum()).backward()
-f["sdpa"], f["linear"] = y, ly
-for k, v in leaves.items():
-    f["grad." + k] = v.grad
-save(f, f"{out}/functions_golden.safetensors")
+    f = {"q": torch.randn(2, 3, 4, 5, dtype=D), "k": torch.randn(2, 3, 6, 5, dtype=D),
+         "v": torch.randn(2, 3, 6, 2, dtype=D), "lq": torch.randn(2, 3, 6, 5, dtype=D)}
+    leaves = {k: v.clone().requires_grad_(True) for k, v in f.items()}
+    y = softmax_attention(leaves["q"], leaves["k"], leaves["v"], 0.3)
+    ly = linear_attention(leaves["lq"], leaves["k"], leaves["v"])
+    f["r"], f["lr"] = torch.randn(y.shape, dtype=D), torch.randn(ly.shape, dtype=D)
+    ((y * f["r"]).sum() + (ly * f["lr"]).sum()).backward()
+    f["sdpa"], f["linear"] = y, ly
+    for k, v in leaves.items():
+        f["grad." + k] = v.grad
+    save(f, f"{out}/functions_golden.safetensors")
+
+
+if __name__ == "__main__":
+    main()

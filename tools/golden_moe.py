@@ -10,6 +10,7 @@ Usage: python3 tools/golden_moe.py tests/fixtures/moe
 import os
 import sys
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -22,33 +23,80 @@ POOL = ["CODTexture", "CODFrequency", "CODEdge", "ContrastEnhancement", "CODHybr
 
 
 class SparseMoETwin(nn.Module):
-    def __init__(self, dim, experts, k):
+    """layers::SparseMoE: router on the pooled map, logits clamped to [-10, 10], top-k of logits + bias
+    (ties to the lower index), weights = softmax picks renormalised (in the graph), loss-free balancing
+    after selection (cuttle's f32 arithmetic, so the buffers agree bit for bit), each chosen expert run
+    once on its samples and index-added in expert order. mode: batched | per_sample | dense_masked |
+    dense_soft. freeze(indices) fixes the routing (balancing off). forward returns the combined map and
+    keeps last_indices, last_weights, last_logits and aux_loss (None unless enabled and training)."""
+
+    def __init__(self, dim, experts, k, mode="batched", balance=True, bias_in_weights=False, aux_loss=False,
+                 aux_coef_min=1e-5, aux_coef_max=1e-4, aux_warmup_start_epoch=30, aux_warmup_end_epoch=90):
         super().__init__()
-        self.k = k
+        self.k, self.mode, self.balance, self.bias_in_weights = k, mode, balance, bias_in_weights
+        self.aux, self.aux_coef = aux_loss, (aux_coef_min, aux_coef_max, aux_warmup_start_epoch, aux_warmup_end_epoch)
+        self.epoch, self.frozen = 0, None
+        self.last_indices = self.last_weights = self.last_logits = self.aux_loss = None
         self.register_buffer("bias", torch.zeros(len(experts)))
         self.register_buffer("usage_ema", torch.full((len(experts),), 1.0 / len(experts)))
         self.router = nn.Linear(dim, len(experts))
         self.experts = nn.ModuleList(experts)
 
+    def freeze(self, indices):
+        self.frozen = None if indices is None else indices.clone()
+
+    def aux_coefficient(self):
+        lo, hi, a, b = self.aux_coef
+        t = min(1.0, max(0.0, (self.epoch - a) / (b - a))) if b > a else 1.0
+        return lo + t * (hi - lo)
+
+    def select(self, scores):
+        # A stable descending sort keeps equal scores in index order: ties go to the lower expert.
+        return torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :self.k]
+
+    @torch.no_grad()
+    def update_balance(self, usage):
+        """moe::update_balance in cuttle's arithmetic: f32 buffers, double expressions."""
+        E = usage.size
+        ema = self.usage_ema.cpu().numpy().astype(np.float32).astype(np.float64)
+        bias = self.bias.cpu().numpy().astype(np.float32).astype(np.float64)
+        ema = (0.9 * ema + (1 - 0.9) * usage.astype(np.float64)).astype(np.float32)
+        bias = np.clip(bias - 0.01 * (ema.astype(np.float64) - 1.0 / E), -5.0, 5.0).astype(np.float32)
+        self.usage_ema.copy_(torch.from_numpy(ema))
+        self.bias.copy_(torch.from_numpy(bias))
+
     def forward(self, x):
-        E = len(self.experts)
+        E, B = len(self.experts), x.shape[0]
         logits = self.router(x.mean(dim=(2, 3))).clamp(-10.0, 10.0)
-        idx = torch.topk(logits.detach() + self.bias.to(logits.dtype), self.k, dim=1).indices
-        probs = logits.softmax(dim=1)
+        bias = self.bias.to(logits.dtype)
+        idx = self.frozen if self.frozen is not None else self.select(logits.detach() + bias)
+        probs = (logits + bias if self.bias_in_weights else logits).softmax(dim=1)
         w = probs.gather(1, idx)
         w = w / w.sum(dim=1, keepdim=True)
-        if self.training:  # loss-free balancing, after selection
-            usage = torch.bincount(idx.flatten(), minlength=E).to(self.usage_ema.dtype) / idx.numel()
-            self.usage_ema.mul_(0.9).add_(0.1 * usage)
-            self.bias.sub_(0.01 * (self.usage_ema - 1.0 / E)).clamp_(-5.0, 5.0)
-        out = torch.zeros_like(x)
-        for e in range(E):
-            rows, slots = (idx == e).nonzero(as_tuple=True)  # sample order, as cuttle's dispatch
-            if rows.numel() == 0:
-                continue
-            y = self.experts[e](x[rows])
-            out = out.index_add(0, rows, y * w[rows, slots].view(-1, 1, 1, 1))
-        return out, idx
+        counts = np.bincount(idx.flatten().numpy(), minlength=E)
+        share = counts.astype(np.float32) / np.float32(idx.numel())  # f32, as moe::selection_share
+        if self.training and self.balance and self.frozen is None and self.mode == "batched":
+            self.update_balance(share)
+        self.aux_loss = None
+        if self.aux and self.training:
+            f = torch.from_numpy(share).to(probs.dtype)
+            self.aux_loss = (probs.mean(0) * f).sum() * (self.aux_coefficient() * E)
+        if self.mode == "batched":
+            out = torch.zeros_like(x)
+            for e in range(E):
+                rows, slots = (idx == e).nonzero(as_tuple=True)  # sample order, as cuttle's dispatch
+                if rows.numel() == 0:
+                    continue  # not run: no gradient for its parameters
+                y = self.experts[e](x[rows])
+                out = out.index_add(0, rows, y * w[rows, slots].view(-1, 1, 1, 1))
+        elif self.mode == "per_sample":
+            out = torch.cat([sum(self.experts[int(idx[b, s])](x[b:b + 1]) * w[b, s] for s in range(self.k))
+                             for b in range(B)], 0)
+        else:
+            full = probs if self.mode == "dense_soft" else torch.zeros_like(probs).scatter_add(1, idx, w)
+            out = sum(self.experts[e](x) * full[:, e].view(B, 1, 1, 1) for e in range(E))
+        self.last_indices, self.last_weights, self.last_logits = idx, w, logits
+        return out
 
 
 def main():
@@ -69,10 +117,11 @@ def main():
     g = {"x": x, "r": r}
     moe.eval()
     with torch.no_grad():
-        g["y_eval"], g["idx_eval"] = moe(x)
+        g["y_eval"], g["idx_eval"] = moe(x), moe.last_indices
     moe.train()
     xg = x.clone().requires_grad_(True)
-    y, idx = moe(xg)
+    y = moe(xg)
+    idx = moe.last_indices
     (y * r).sum().backward()
     g["y_train"], g["idx_train"], g["grad.x"] = y, idx, xg.grad
     for n, p in moe.named_parameters():

@@ -3,6 +3,7 @@
 #include "autograd/functions/elementwise.h"
 #include "autograd/functions/linalg.h"
 #include "autograd/functions/reduce.h"
+#include "autograd/mac_counter.h"
 #include "engine/error.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/linalg.h"
@@ -48,6 +49,7 @@ Var scaled_dot_product_attention(const Var& q, const Var& k, const Var& v, doubl
   Tensor p = eng::softmax(s, -1);
   s = Tensor();  // the scores are not needed again: only P is kept
   Tensor out = eng::matmul(p, vd);
+  count_macs("attention", p.numel() * qd.size(-1) + out.numel() * vd.size(-2));  // q k^T, then P v
   const bool gq = q.requires_grad(), gk = k.requires_grad();
   // Keep only what the needed gradients read.
   return record("scaled_dot_product_attention", out, {q, k, v},

@@ -1,5 +1,7 @@
 #include "autograd/functions/conv.h"
 
+#include "autograd/mac_counter.h"
+
 namespace cuttle::autograd {
 
 namespace eng = cuttle::engine;
@@ -7,6 +9,7 @@ namespace eng = cuttle::engine;
 Var conv2d(const Var& x, const Var& w, const Var& bias, const eng::Conv2dParams& p) {
   const Tensor b = bias.defined() ? bias.data() : Tensor();
   Tensor out = eng::conv2d(x.data(), w.data(), b, p);
+  count_macs("conv2d", out.numel() * w.size(1) * w.size(2) * w.size(3));  // Cin/groups * kh * kw per output
   // Only what the needed gradients read is kept: x for the weight grad, w for the input grad.
   Tensor xs = w.requires_grad() ? x.data() : Tensor();
   Tensor ws = x.requires_grad() ? w.data() : Tensor();

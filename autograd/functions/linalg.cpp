@@ -1,5 +1,6 @@
 #include "autograd/functions/linalg.h"
 
+#include "autograd/mac_counter.h"
 #include "engine/ops/reduce.h"
 
 namespace cuttle::autograd {
@@ -10,7 +11,9 @@ namespace eng = cuttle::engine;
 // flags so no operand is transposed in memory; op undoes itself on the way back.
 Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
   const Tensor x = a.data(), y = b.data();
-  return record("matmul", eng::matmul(x, y, ta, tb), {a, b},
+  Tensor out = eng::matmul(x, y, ta, tb);
+  count_macs("matmul", out.numel() * (ta ? x.size(-2) : x.size(-1)));
+  return record("matmul", out, {a, b},
                 [x = b.requires_grad() ? x : Tensor(), y = a.requires_grad() ? y : Tensor(), sa = x.shape(),
                  sb = y.shape(), ta, tb](const auto& g, const auto& needs) {
                   Tensor ga, gb;
@@ -23,6 +26,7 @@ Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
 Var linear(const Var& x, const Var& w, const Var& bias) {
   const Tensor xd = x.data(), wd = w.data();
   Tensor out = eng::linear(xd, wd, bias.defined() ? bias.data() : Tensor());
+  count_macs("linear", out.numel() * wd.size(1));
   return record("linear", out, {x, w, bias},
                 [xd = w.requires_grad() ? xd : Tensor(), wd = x.requires_grad() ? wd : Tensor(), sx = xd.shape()](
                     const auto& g, const auto& needs) {

@@ -22,6 +22,20 @@ Var batch_norm(const Var& x, const Var& weight, const Var& bias, const Tensor& r
                 });
 }
 
+Var batch_norm_relu(const Var& x, const Var& weight, const Var& bias, const Tensor& running_mean,
+                    const Tensor& running_var, bool training, double momentum, double eps) {
+  const Tensor w = data_or_none(weight);
+  eng::BatchNormResult r =
+      eng::batch_norm_relu(x.data(), w, data_or_none(bias), running_mean, running_var, training, momentum, eps);
+  // The output doubles as the ReLU mask (the next layer usually keeps it anyway).
+  return record("batch_norm_relu", r.output, {x, weight, bias},
+                [xs = x.data(), w, y = r.output, mean = r.save_mean, invstd = r.save_invstd, training](
+                    const auto& g, const auto& needs) {
+                  return as_vector(
+                      eng::batch_norm_relu_backward(g[0], y, xs, w, mean, invstd, training, to_needs(needs)));
+                });
+}
+
 Var layer_norm(const Var& x, const Var& weight, const Var& bias, double eps) {
   const Tensor w = data_or_none(weight);
   eng::LayerNormResult r = eng::layer_norm(x.data(), w, data_or_none(bias), eps);

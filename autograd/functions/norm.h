@@ -1,5 +1,5 @@
 // Declares the differentiable normalisations on Var: batch norm (running statistics are plain
-// buffers, updated in training), layer norm over the last axis, and layer norm over NCHW channels.
+// buffers, updated in training) and batch norm fused with ReLU, layer norm over the last axis, and layer norm over NCHW channels.
 #pragma once
 #include "autograd/var.h"
 #include "engine/ops/norm.h"
@@ -10,6 +10,9 @@ namespace cuttle::autograd {
 // in training), updated in place when training.
 Var batch_norm(const Var& x, const Var& weight, const Var& bias, const Tensor& running_mean,
                const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// relu(batch_norm(...)) as one node (one pass on the GPU); same arguments as batch_norm.
+Var batch_norm_relu(const Var& x, const Var& weight, const Var& bias, const Tensor& running_mean,
+                    const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 Var layer_norm(const Var& x, const Var& weight, const Var& bias, double eps = 1e-5);
 Var layer_norm2d(const Var& x, const Var& weight, const Var& bias, double eps = 1e-6);
 

@@ -3,6 +3,10 @@
 #include <cmath>
 
 #include "engine/cpu/norm_common.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/norm.h"
+#endif
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
 #include "engine/ops/norm.h"
 #include "engine/parallel.h"
@@ -30,6 +34,9 @@ void for_channel_rows(const BnGeom& g, int64_t c, const Fn& fn) {
 
 BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                            Tensor running_var, bool training, double momentum, double eps) {
+  CUTTLE_ROUTE_CUDA("batch_norm",
+                    cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, false), x,
+                    weight, bias, running_mean, running_var);
   const char* op = "batch_norm";
   cpu::require_cpu(op, x);
   CUTTLE_CHECK(x.dim() >= 2, op, ": input must be [N, C, ...], got ", shape_str(x.shape()));
@@ -98,6 +105,9 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
 
 NormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
                               const Tensor& save_invstd, bool training, NormNeeds needs) {
+  CUTTLE_ROUTE_CUDA("batch_norm_backward",
+                    cuda::batch_norm_backward(grad_out, x, weight, save_mean, save_invstd, training, needs, Tensor()),
+                    grad_out, x, weight, save_mean, save_invstd);
   const char* op = "batch_norm_backward";
   cpu::require_cpu(op, grad_out, x, save_mean, save_invstd);
   CUTTLE_CHECK(x.dim() >= 2 && grad_out.shape() == x.shape(), op, ": grad_out ", shape_str(grad_out.shape()),

@@ -7,6 +7,11 @@
 #include "engine/cpu/conv_geometry.h"
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/gemm.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/conv_bias.h"
+#include "engine/cuda/cudnn_conv.h"
+#endif
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
 #include "engine/parallel.h"
 
@@ -149,6 +154,7 @@ void check_grad_out(const char* op, const Tensor& grad_out, const Shape& want) {
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
+  CUTTLE_ROUTE_CUDA("conv2d", cuda::conv2d(x, w, bias, p), x, w, bias);
   cpu::require_cpu("conv2d", x, w);
   cpu::require_same_dtype("conv2d", x, w);
   const ConvGeom g(x.shape(), w.shape(), p);
@@ -170,6 +176,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
 }
 
 Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
+  CUTTLE_ROUTE_CUDA("conv2d_backward_input", cuda::conv2d_backward_input(grad_out, w, x_shape, p), grad_out, w);
   cpu::require_cpu("conv2d_backward_input", grad_out, w);
   cpu::require_same_dtype("conv2d_backward_input", grad_out, w);
   const ConvGeom g(x_shape, w.shape(), p);
@@ -185,6 +192,7 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shap
 }
 
 Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Shape& w_shape, const Conv2dParams& p) {
+  CUTTLE_ROUTE_CUDA("conv2d_backward_weight", cuda::conv2d_backward_weight(grad_out, x, w_shape, p), grad_out, x);
   cpu::require_cpu("conv2d_backward_weight", grad_out, x);
   cpu::require_same_dtype("conv2d_backward_weight", grad_out, x);
   const ConvGeom g(x.shape(), w_shape, p);
@@ -200,6 +208,7 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Sha
 }
 
 Tensor conv2d_backward_bias(const Tensor& grad_out) {
+  CUTTLE_ROUTE_CUDA("conv2d_backward_bias", cuda::channel_sum(grad_out), grad_out);
   cpu::require_cpu("conv2d_backward_bias", grad_out);
   CUTTLE_CHECK(grad_out.dim() == 4, "conv2d_backward_bias: grad_out must be [N,O,OH,OW], got ",
                shape_str(grad_out.shape()));

@@ -3,6 +3,10 @@
 #include <cmath>
 
 #include "engine/cpu/norm_common.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/norm.h"
+#endif
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
 #include "engine/ops/norm.h"
 #include "engine/parallel.h"
@@ -10,6 +14,7 @@
 namespace cuttle::engine {
 
 LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  CUTTLE_ROUTE_CUDA("layer_norm", cuda::layer_norm(x, weight, bias, eps), x, weight, bias);
   const char* op = "layer_norm";
   cpu::require_cpu(op, x);
   CUTTLE_CHECK(x.dim() >= 1 && x.size(-1) >= 1, op, ": cannot normalise the last axis of ", shape_str(x.shape()));
@@ -53,6 +58,8 @@ LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& 
 
 NormGrads layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& mean,
                               const Tensor& invstd, NormNeeds needs) {
+  CUTTLE_ROUTE_CUDA("layer_norm_backward", cuda::layer_norm_backward(grad_out, x, weight, mean, invstd, needs), grad_out,
+                    x, weight, mean, invstd);
   const char* op = "layer_norm_backward";
   cpu::require_cpu(op, grad_out, x, mean, invstd);
   cpu::require_same_dtype(op, grad_out, x);

@@ -5,6 +5,10 @@
 #include <vector>
 
 #include "engine/cpu/norm_common.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/norm.h"
+#endif
+#include "engine/device_route.h"
 #include "engine/dispatch.h"
 #include "engine/ops/norm.h"
 #include "engine/parallel.h"
@@ -35,6 +39,7 @@ void for_pixel_blocks(const Ln2dGeom& g, const Fn& fn) {
 }  // namespace
 
 LayerNormResult layer_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  CUTTLE_ROUTE_CUDA("layer_norm2d", cuda::layer_norm2d(x, weight, bias, eps), x, weight, bias);
   const char* op = "layer_norm2d";
   cpu::require_cpu(op, x);
   CUTTLE_CHECK(x.dim() == 4, op, ": input must be [N,C,H,W], got ", shape_str(x.shape()));
@@ -85,6 +90,8 @@ LayerNormResult layer_norm2d(const Tensor& x, const Tensor& weight, const Tensor
 
 NormGrads layer_norm2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& mean,
                                 const Tensor& invstd, NormNeeds needs) {
+  CUTTLE_ROUTE_CUDA("layer_norm2d_backward", cuda::layer_norm2d_backward(grad_out, x, weight, mean, invstd, needs),
+                    grad_out, x, weight, mean, invstd);
   const char* op = "layer_norm2d_backward";
   cpu::require_cpu(op, grad_out, x, mean, invstd);
   cpu::require_same_dtype(op, grad_out, x);

@@ -30,6 +30,15 @@ NormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Ten
                               const Tensor& save_mean, const Tensor& save_invstd, bool training,
                               NormNeeds needs = {true, true, true});
 
+// relu(batch_norm(...)) in one pass on the GPU; same arguments, statistics and running-stat update.
+BatchNormResult batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                                Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// Its backward: grad_out passes where the forward's `output` is positive, then batch_norm_backward.
+// Keeping the output (which the next layer usually keeps anyway) rather than a mask costs no memory.
+NormGrads batch_norm_relu_backward(const Tensor& grad_out, const Tensor& output, const Tensor& x,
+                                   const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd,
+                                   bool training, NormNeeds needs = {true, true, true});
+
 struct LayerNormResult {
   Tensor output;
   Tensor mean;    // per normalised group: x.shape minus the last axis (layer_norm) or [N,H,W] (layer_norm2d)

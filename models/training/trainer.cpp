@@ -128,16 +128,12 @@ struct Trainer::State {
     for (const std::string& w : built.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     model = built.model;
     model->to(opts.device);
-    std::vector<Var> router, rest;
-    for (const auto& [name, p] : model->named_parameters())
-      (name.find(".router.") != std::string::npos ? router : rest).push_back(p);
     autograd::AdamWOptions ao;
     ao.lr = cfg.train.lr;
     ao.beta1 = cfg.train.beta1;
     ao.beta2 = cfg.train.beta2;
     ao.weight_decay = cfg.train.weight_decay;
-    optimizer = std::make_unique<autograd::AdamW>(
-        std::vector<autograd::ParamGroup>{{rest, 1.0}, {router, cfg.train.router_lr_scale}}, ao);
+    optimizer = std::make_unique<autograd::AdamW>(camoxpert_param_groups(*model, cfg.train), ao);
     if (cfg.train.ema) {
       ema = std::make_unique<layers::ModelEMA>(*model, cfg.train.ema_decay);
       engine::Generator g2(cfg.train.seed);

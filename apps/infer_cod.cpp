@@ -1,0 +1,214 @@
+// infer_cod: segments camouflaged objects with a trained CamoXpert. The input is an image, a folder of
+// images or a dataset root (COD10K, CAMO, NC4K, SINet bundle, image/mask folders); for each image it
+// writes an 8-bit probability PNG at the image's own size named <stem>.png (the field's convention),
+// optionally thresholded masks and overlays, and with ground truth present the COD metrics.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "data/datasets/layout.h"
+#include "data/eval_folder.h"
+#include "data/image_io.h"
+#include "data/metrics/image_metrics.h"
+#include "engine/error.h"
+#include "engine/ops/elementwise.h"
+#include "engine/parallel.h"
+#include "engine/system_info.h"
+#include "models/inference.h"
+#include "models/model_factory.h"
+
+using namespace cuttle;
+using engine::Tensor;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One group of inputs written to one output folder: a dataset's set (with masks) or plain images.
+struct InputSet {
+  std::string name;  // empty for a single image or a plain folder
+  std::vector<std::string> images, masks;  // masks empty or parallel to images
+};
+
+bool is_image_file(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+std::vector<InputSet> collect_inputs(const std::string& path, const std::string& split) {
+  CUTTLE_CHECK(fs::exists(path), "input '", path, "' does not exist");
+  if (fs::is_regular_file(path)) {
+    CUTTLE_CHECK(is_image_file(path), "input '", path, "' is not a PNG, JPEG or BMP image");
+    return {{"", {path}, {}}};
+  }
+  std::vector<data::ScannedSet> sets;
+  try {
+    sets = data::scan_layout(path, {split});
+  } catch (const Error&) {
+    // Not a dataset layout: a plain folder of images.
+  }
+  std::vector<InputSet> out;
+  if (!sets.empty()) {
+    for (const data::ScannedSet& s : sets) {
+      InputSet in{sets.size() > 1 ? s.name : "", {}, {}};
+      for (const data::PairPath& p : s.pairs) {
+        in.images.push_back(p.image);
+        in.masks.push_back(p.mask);
+      }
+      for (const std::string& problem : s.problems) std::fprintf(stderr, "warning: %s: %s\n", s.name.c_str(), problem.c_str());
+      if (!in.images.empty()) out.push_back(std::move(in));
+    }
+    return out;
+  }
+  InputSet in;
+  for (const auto& e : fs::directory_iterator(path))
+    if (e.is_regular_file() && is_image_file(e.path())) in.images.push_back(e.path().string());
+  std::sort(in.images.begin(), in.images.end());
+  CUTTLE_CHECK(!in.images.empty(), "input folder '", path, "' holds no images (.png, .jpg, .jpeg, .bmp) and no dataset layout");
+  out.push_back(std::move(in));
+  return out;
+}
+
+// The newest run under runs/ that has a checkpoint.
+std::string latest_run(const std::string& runs_dir) {
+  std::string best;
+  fs::file_time_type best_time;
+  if (fs::is_directory(runs_dir))
+    for (const auto& e : fs::directory_iterator(runs_dir)) {
+      const fs::path last = e.path() / "checkpoint_last";
+      if (!fs::is_directory(last)) continue;
+      const auto t = fs::last_write_time(last);
+      if (best.empty() || t > best_time) best = e.path().string(), best_time = t;
+    }
+  return best;
+}
+
+data::Image overlay(const Tensor& image, const data::Image& prob) {
+  const int64_t h = image.size(1), w = image.size(2);
+  data::Image out(h, w, 3);
+  const float* p = image.data<float>();
+  for (int64_t i = 0; i < h * w; ++i) {
+    const double a = 0.55 * prob.pixels[(size_t)i] / 255.0;  // the object tinted red by its probability
+    const double tint[3] = {1.0, 0.1, 0.1};
+    for (int64_t c = 0; c < 3; ++c) {
+      const double v = (1 - a) * p[c * h * w + i] + a * tint[c];
+      out.pixels[(size_t)(i * 3 + c)] = (uint8_t)std::lround(255 * std::clamp(v, 0.0, 1.0));
+    }
+  }
+  return out;
+}
+
+Tensor read_rgb01(const std::string& path) {
+  const Tensor u8 = data::read_image_tensor(path, data::ColorMode::rgb);
+  return engine::binary_scalar(engine::BinaryOp::div, u8.to(engine::DType::f32), 255.0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"infer_cod: camouflaged-object segmentation maps from a trained CamoXpert"};
+  std::string checkpoint, input, output = "predictions", config, device_name = "auto", split = "test";
+  bool binary = false, with_overlay = false, tta = false;
+  double threshold = 0.5;
+  int64_t batch = 0;
+  int threads = 0;
+  app.add_option("--checkpoint", checkpoint, "run directory, checkpoint directory or .safetensors weights "
+                                             "(default: the latest run under runs/)");
+  app.add_option("--input", input, "an image, a folder of images or a dataset root")->required();
+  app.add_option("--output", output, "output folder")->capture_default_str();
+  app.add_option("--config", config, "config of a bare .safetensors checkpoint (run and checkpoint directories carry theirs)");
+  app.add_option("--split", split, "split of a dataset root: test or train")->capture_default_str();
+  app.add_flag("--binary", binary, "also write thresholded masks to OUTPUT/binary/")->capture_default_str();
+  app.add_option("--threshold", threshold, "probability threshold of --binary")->capture_default_str();
+  app.add_flag("--overlay", with_overlay, "also write the images with the object highlighted to OUTPUT/overlay/")
+      ->capture_default_str();
+  app.add_flag("--tta", tta, "test-time augmentation: mean of scales 0.75/1/1.25 and horizontal flips")
+      ->capture_default_str();
+  app.add_option("--batch", batch, "images per forward pass (0 = 16 on a GPU, 4 on the CPU)")->capture_default_str();
+  app.add_option("--device", device_name, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (threads > 0) engine::set_num_threads(threads);
+
+  try {
+    if (checkpoint.empty()) {
+      checkpoint = latest_run("runs");
+      CUTTLE_CHECK(!checkpoint.empty(), "no --checkpoint given and no run under runs/; train one first with "
+                                        "build/bin/train_cod (a few minutes on the CPU), or pass --checkpoint");
+      std::printf("checkpoint: none given, using the latest run %s\n", checkpoint.c_str());
+    }
+    CUTTLE_CHECK(split == "test" || split == "train", "--split must be test or train, got '", split, "'");
+    CUTTLE_CHECK(threshold > 0 && threshold < 1, "--threshold must lie in (0, 1)");
+    const engine::Device device = engine::parse_device(device_name);
+    models::TrainedModel t = models::load_trained_model(checkpoint, device, config);
+    std::printf("model      %s from %s\ndevice     %s\n", t.config.name.c_str(), t.checkpoint.c_str(),
+                engine::describe_device(device).c_str());
+    models::InferenceOptions io;
+    io.image_size = t.config.image_size;
+    io.tta = tta;
+    io.device = device;
+    io.batch = batch > 0 ? batch : (device.is_cuda() ? 16 : 4);
+
+    const std::vector<InputSet> sets = collect_inputs(input, split);
+    std::vector<std::pair<std::string, data::metrics::DatasetMetrics>> rows;
+    int64_t total = 0;
+    double seconds = 0;
+    for (const InputSet& set : sets) {
+      const fs::path dir = set.name.empty() ? fs::path(output) : fs::path(output) / set.name;
+      fs::create_directories(dir);
+      if (binary) fs::create_directories(dir / "binary");
+      if (with_overlay) fs::create_directories(dir / "overlay");
+      data::metrics::MetricsAccumulator acc;
+      const int64_t n = (int64_t)set.images.size();
+      for (int64_t first = 0; first < n; first += io.batch) {
+        const int64_t count = std::min(io.batch, n - first);
+        std::vector<Tensor> images((size_t)count);
+        engine::parallel_for(0, count, 1, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) images[(size_t)i] = read_rgb01(set.images[(size_t)(first + i)]);
+        });
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::vector<data::Image> maps = models::predict_maps(*t.model, images, io);
+        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        for (int64_t i = 0; i < count; ++i) {
+          const std::string& path = set.images[(size_t)(first + i)];
+          const std::string stem = fs::path(path).stem().string();
+          const data::Image& map = maps[(size_t)i];
+          data::write_png((dir / (stem + ".png")).string(), map);
+          if (binary) {
+            data::Image mask = map;
+            for (uint8_t& v : mask.pixels) v = v > threshold * 255 ? 255 : 0;
+            data::write_png((dir / "binary" / (stem + ".png")).string(), mask);
+          }
+          if (with_overlay) data::write_png((dir / "overlay" / (stem + ".png")).string(), overlay(images[(size_t)i], map));
+          if (!set.masks.empty()) {
+            const data::Image gt = data::read_image(set.masks[(size_t)(first + i)], data::ColorMode::grey);
+            CUTTLE_CHECK(gt.height == map.height && gt.width == map.width, "mask '", set.masks[(size_t)(first + i)], "' is ",
+                         gt.width, "x", gt.height, " but its image '", path, "' is ", map.width, "x", map.height);
+            acc.add(data::metrics::evaluate_image(map, gt));
+          }
+        }
+        total += count;
+        std::fprintf(stderr, "\r%s %lld/%lld images", set.name.empty() ? "infer" : set.name.c_str(),
+                     (long long)(first + count), (long long)n);
+      }
+      std::fprintf(stderr, "\n");
+      if (acc.count() > 0) rows.emplace_back(set.name.empty() ? fs::path(input).filename().string() : set.name, acc.result());
+    }
+    std::printf("wrote %lld prediction(s) to %s (%.1f images/s%s)\n", (long long)total, output.c_str(),
+                total / std::max(seconds, 1e-9), tta ? ", with TTA" : "");
+    if (!rows.empty()) {
+      std::printf("\n%s", data::format_dataset_rows(rows).c_str());
+      nlohmann::json j = nlohmann::json::object();
+      for (const auto& [name, m] : rows) j[name] = data::metrics::to_json(m);
+      std::ofstream(fs::path(output) / "metrics.json") << j.dump(2) << "\n";
+      std::printf("metrics written to %s\n", (fs::path(output) / "metrics.json").string().c_str());
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "infer_cod: error: %s\n", e.what());
+    return 1;
+  }
+}

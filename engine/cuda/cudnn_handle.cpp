@@ -1,0 +1,60 @@
+#include "engine/cuda/cudnn_handle.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+#include <vector>
+
+#include "engine/cuda/runtime.h"
+
+namespace cuttle::engine::cuda {
+
+namespace {
+
+struct Version {
+  size_t major, minor, patch;
+};
+Version decode(size_t v) {
+  if (v >= 90000) return {v / 10000, v / 100 % 100, v % 100};
+  return {v / 1000, v / 100 % 10, v % 100};
+}
+
+void check_version_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const std::string w = cudnn_version_warning(cudnnGetVersion(), CUDNN_VERSION);
+    if (!w.empty()) std::fprintf(stderr, "%s\n", w.c_str());
+  });
+}
+
+}  // namespace
+
+std::string cudnn_version_string(size_t version) {
+  const Version v = decode(version);
+  return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.patch);
+}
+
+std::string cudnn_version_warning(size_t runtime, size_t built) {
+  const Version r = decode(runtime), b = decode(built);
+  if (r.major == b.major && r.minor == b.minor) return "";
+  return "cuttle: warning: cuDNN runtime " + cudnn_version_string(runtime) + " differs from the " +
+         cudnn_version_string(built) + " this build was compiled against" +
+         (r.major != b.major || r.minor < b.minor ? " (an older or other-major runtime is not guaranteed to work)" : "");
+}
+
+cudnnHandle_t cudnn_handle(int device) {
+  check_version_once();
+  static std::mutex mu;
+  static std::vector<cudnnHandle_t> handles;
+  std::lock_guard<std::mutex> lock(mu);
+  if (handles.empty()) handles.assign(std::max(device_count(), 1), nullptr);
+  CUTTLE_CHECK(device >= 0 && device < (int)handles.size(), "cuDNN: no device ", device);
+  if (!handles[device]) {
+    DeviceGuard guard(device);
+    CUTTLE_CUDNN_CHECK(cudnnCreate(&handles[device]));
+    CUTTLE_CUDNN_CHECK(cudnnSetStream(handles[device], stream(device)));
+  }
+  return handles[device];
+}
+
+}  // namespace cuttle::engine::cuda

@@ -1,0 +1,199 @@
+// GPU tests (label "gpu"): convolution through cuDNN compared with the CPU backend (forward, input,
+// weight and bias gradients; stride, padding, dilation, groups, depthwise; odd sizes, empty and
+// non-contiguous inputs), the algorithm cache and its switches, and the cuDNN version warning. Cases
+// named "sanitize: ..." use small shapes and form the compute-sanitizer subset (scripts/gpu_check.sh).
+#include "engine/ops/conv.h"
+#include "tests/gpu/gpu_test_util.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/cublas.h"
+#include "engine/cuda/cudnn_conv.h"
+#include "engine/cuda/cudnn_handle.h"
+#endif
+
+using namespace cuttle;
+using namespace cuttle::test;
+using namespace cuttle::test::gpu;
+namespace eng = cuttle::engine;
+
+namespace {
+
+struct ConvCase {
+  Shape x;  // [N, C, H, W]
+  int64_t out, kh, kw;
+  eng::Conv2dParams p;
+};
+
+eng::Conv2dParams params(int64_t s, int64_t pad, int64_t dil, int64_t groups) {
+  eng::Conv2dParams p;
+  p.stride_h = p.stride_w = s;
+  p.pad_h = p.pad_w = pad;
+  p.dil_h = p.dil_w = dil;
+  p.groups = groups;
+  return p;
+}
+
+// f32 tolerance: cuDNN may pick FFT or Winograd algorithms whose transforms round differently from a
+// direct sum (errors of a few 1e-6 relative to the largest output on these sizes); 1e-4 leaves margin
+// and still catches any indexing error, which is O(1). f64: all algorithms agree to ~1e-14.
+double conv_tol(DType dt) { return dt == DType::f32 ? 1e-4 : 1e-10; }
+
+// Forward with and without bias and the three gradients, GPU vs CPU, outputs poisoned.
+void check_conv(const ConvCase& c, DType dt, uint64_t seed) {
+  const Shape ws = {c.out, c.x[1] / c.p.groups, c.kh, c.kw};
+  Tensor x = randn(c.x, seed, dt), w = randn(ws, seed + 1, dt), b = randn({c.out}, seed + 2, dt);
+  const Shape ys = eng::conv2d_output_shape(c.x, ws, c.p);
+  Tensor gy = randn(ys, seed + 3, dt);
+  const double tol = conv_tol(dt);
+  INFO("x ", eng::shape_str(c.x), " w ", eng::shape_str(ws), " stride ", c.p.stride_h, " pad ", c.p.pad_h, " dil ", c.p.dil_h,
+       " groups ", c.p.groups, " ", eng::dtype_name(dt));
+  Poison poison;
+  const Tensor xg = x.to(kGpu), wg = w.to(kGpu), bg = b.to(kGpu), gyg = gy.to(kGpu);
+  CHECK(rel_err(eng::conv2d(xg, wg, bg, c.p), eng::conv2d(x, w, b, c.p)) <= tol);
+  CHECK(rel_err(eng::conv2d(xg, wg, Tensor(), c.p), eng::conv2d(x, w, Tensor(), c.p)) <= tol);
+  CHECK(rel_err(eng::conv2d_backward_input(gyg, wg, c.x, c.p), eng::conv2d_backward_input(gy, w, c.x, c.p)) <= tol);
+  CHECK(rel_err(eng::conv2d_backward_weight(gyg, xg, ws, c.p), eng::conv2d_backward_weight(gy, x, ws, c.p)) <= tol);
+  // Bias gradient: a per-channel sum in double on both sides.
+  CHECK(rel_err(eng::conv2d_backward_bias(gyg), eng::conv2d_backward_bias(gy)) <= (dt == DType::f32 ? 1e-6 : 1e-12));
+}
+
+}  // namespace
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("sanitize: cudnn conv2d forward and gradients match the CPU on small shapes") {
+  if (!gpu_present()) return;
+  eng::Conv2dParams asym = params(1, 0, 1, 1);
+  asym.stride_h = 2;
+  asym.pad_h = 1;
+  asym.dil_w = 2;
+  const std::vector<ConvCase> cases = {
+      {{1, 1, 1, 1}, 1, 1, 1, params(1, 0, 1, 1)},    // smallest
+      {{2, 3, 7, 7}, 5, 3, 3, params(1, 1, 1, 1)},    // 3x3 same
+      {{3, 4, 9, 7}, 6, 3, 3, params(2, 1, 1, 2)},    // stride 2, groups 2
+      {{2, 8, 11, 9}, 8, 3, 3, params(1, 2, 2, 8)},   // depthwise, dilation 2
+      {{1, 6, 33, 17}, 6, 5, 5, params(1, 2, 1, 6)},  // depthwise 5x5
+      {{2, 5, 7, 7}, 7, 7, 7, params(1, 3, 1, 1)},    // 7x7
+      {{2, 4, 13, 13}, 3, 3, 3, params(1, 4, 4, 1)},  // dilation 4
+      {{1, 3, 8, 8}, 3, 1, 1, params(1, 0, 1, 1)},    // 1x1
+      {{2, 16, 9, 9}, 32, 1, 1, params(2, 0, 1, 1)},  // 1x1 stride 2
+      {{1, 2, 5, 6}, 4, 3, 1, asym},                  // per-axis stride, padding, dilation
+      {{3, 6, 4, 5}, 9, 2, 3, params(1, 1, 1, 3)},    // even kernel, groups 3
+  };
+  uint64_t seed = 100;
+  for (DType dt : {DType::f32, DType::f64})
+    for (const ConvCase& c : cases) check_conv(c, dt, seed += 10);
+}
+
+TEST_CASE("cudnn conv2d matches the CPU at model-like sizes and changing batch sizes") {
+  if (!gpu_present()) return;
+  // The CamoXpert head's shapes at a reduced resolution; batch sizes change as the MoE's do.
+  uint64_t seed = 300;
+  for (int64_t n : {5, 1, 3}) {
+    check_conv({{n, 32, 44, 44}, 32, 3, 3, params(1, 1, 1, 1)}, DType::f32, seed += 10);
+    check_conv({{n, 32, 44, 44}, 32, 3, 3, params(1, 8, 8, 32)}, DType::f32, seed += 10);  // depthwise dilated
+    check_conv({{n, 32, 44, 44}, 64, 1, 1, params(1, 0, 1, 1)}, DType::f32, seed += 10);
+    check_conv({{n, 16, 44, 44}, 16, 7, 7, params(1, 3, 1, 1)}, DType::f32, seed += 10);
+  }
+}
+
+TEST_CASE("sanitize: cudnn conv2d handles empty batches and non-contiguous inputs") {
+  if (!gpu_present()) return;
+  Poison poison;
+  const eng::Conv2dParams p = params(1, 1, 1, 1);
+  Tensor w = randn({4, 3, 3, 3}, 401, DType::f32), b = randn({4}, 402, DType::f32);
+  // Empty batch: empty output and gradients, a zero weight gradient.
+  Tensor x0 = Tensor::empty({0, 3, 5, 5}, DType::f32, kGpu);
+  CHECK(eng::conv2d(x0, w.to(kGpu), b.to(kGpu), p).shape() == Shape{0, 4, 5, 5});
+  Tensor gy0 = Tensor::empty({0, 4, 5, 5}, DType::f32, kGpu);
+  CHECK(eng::conv2d_backward_input(gy0, w.to(kGpu), {0, 3, 5, 5}, p).numel() == 0);
+  CHECK(rel_err(eng::conv2d_backward_weight(gy0, x0, w.shape(), p), Tensor::zeros(w.shape(), DType::f32)) == 0);
+  CHECK(rel_err(eng::conv2d_backward_bias(gy0), Tensor::zeros({4}, DType::f32)) == 0);
+  // Transposed (strided) operands are made contiguous before cuDNN sees them.
+  Tensor base = randn({2, 3, 6, 7}, 403, DType::f32), wbase = randn({4, 3, 3, 3}, 404, DType::f32);
+  Tensor gybase = randn({2, 4, 6, 7}, 405, DType::f32);
+  const Tensor xt = base.transpose(2, 3), wt = wbase.transpose(2, 3), gyt = gybase.transpose(2, 3);
+  const Tensor xtg = base.to(kGpu).transpose(2, 3), wtg = wbase.to(kGpu).transpose(2, 3),
+               gytg = gybase.to(kGpu).transpose(2, 3);
+  CHECK(rel_err(eng::conv2d(xtg, wtg, b.to(kGpu), p), eng::conv2d(xt, wt, b, p)) <= 1e-4);
+  CHECK(rel_err(eng::conv2d_backward_input(gytg, wtg, xt.shape(), p), eng::conv2d_backward_input(gyt, wt, xt.shape(), p)) <=
+        1e-4);
+  CHECK(rel_err(eng::conv2d_backward_weight(gytg, xtg, wt.shape(), p), eng::conv2d_backward_weight(gyt, xt, wt.shape(), p)) <=
+        1e-4);
+  CHECK(rel_err(eng::conv2d_backward_bias(gytg), eng::conv2d_backward_bias(gyt)) <= 1e-6);
+  // Mixed devices are an error naming the op.
+  CHECK_THROWS_AS(eng::conv2d(base.to(kGpu), w, Tensor(), p), cuttle::Error);
+}
+
+#ifdef CUTTLE_WITH_CUDA
+TEST_CASE("sanitize: cudnn algorithm cache heuristics workspace cap benchmark buckets and TF32") {
+  if (!gpu_present()) return;
+  namespace cu = eng::cuda;
+  cu::clear_cudnn_algorithm_cache();
+  const eng::Conv2dParams p = params(1, 1, 1, 1);
+  Tensor w = randn({8, 4, 3, 3}, 501, DType::f32);
+  auto run = [&](int64_t n, uint64_t seed) {
+    Tensor x = randn({n, 4, 12, 12}, seed, DType::f32);
+    CHECK(rel_err(eng::conv2d(x.to(kGpu), w.to(kGpu), Tensor(), p), eng::conv2d(x, w, Tensor(), p)) <= 1e-4);
+  };
+  // A shape is chosen once by heuristics, then served from the cache.
+  const auto s0 = cu::cudnn_conv_stats();
+  run(3, 502);
+  run(3, 503);
+  const auto s1 = cu::cudnn_conv_stats();
+  CHECK(s1.heuristic_queries - s0.heuristic_queries == 1);
+  CHECK(s1.find_runs == s0.find_runs);
+  // A new batch size is a new descriptor: one more heuristic query, never a benchmark.
+  run(5, 504);
+  CHECK(cu::cudnn_conv_stats().heuristic_queries - s1.heuristic_queries == 1);
+  // A zero workspace cap leaves only algorithms that need none (implicit GEMM does); results still match.
+  const size_t cap = cu::cudnn_workspace_limit();
+  cu::set_cudnn_workspace_limit(0);
+  run(3, 505);
+  run(2, 506);
+  cu::set_cudnn_workspace_limit(cap);
+  // Benchmark mode: one cudnnFind per batch-size bucket (9, 12 and 15 share the bucket of 16; none of
+  // them is cached yet).
+  cu::set_cudnn_benchmark(true);
+  const auto b0 = cu::cudnn_conv_stats();
+  run(9, 509);
+  run(12, 510);
+  run(15, 511);
+  CHECK(cu::cudnn_conv_stats().find_runs - b0.find_runs == 1);
+  cu::set_cudnn_benchmark(false);
+  // Deterministic algorithms only: still correct, and bit-identical from run to run.
+  cu::set_cudnn_deterministic(true);
+  {
+    Tensor x = randn({3, 4, 12, 12}, 512, DType::f32), gy = randn({3, 8, 12, 12}, 513, DType::f32);
+    Tensor a = eng::conv2d_backward_weight(gy.to(kGpu), x.to(kGpu), w.shape(), p).to(kCpu);
+    Tensor b = eng::conv2d_backward_weight(gy.to(kGpu), x.to(kGpu), w.shape(), p).to(kCpu);
+    CHECK(a.to_vector<float>() == b.to_vector<float>());
+    CHECK(rel_err(a, eng::conv2d_backward_weight(gy, x, w.shape(), p)) <= 1e-4);
+  }
+  cu::set_cudnn_deterministic(false);
+  // TF32 follows the cuBLAS switch: looser agreement (10-bit mantissa inputs), then off again.
+  cu::set_allow_tf32(true);
+  {
+    Tensor x = randn({2, 32, 16, 16}, 514, DType::f32), w2 = randn({32, 32, 3, 3}, 515, DType::f32);
+    CHECK(rel_err(eng::conv2d(x.to(kGpu), w2.to(kGpu), Tensor(), p), eng::conv2d(x, w2, Tensor(), p)) <= 5e-3);
+  }
+  cu::set_allow_tf32(false);
+  CHECK(cu::cudnn_conv_stats().cache_entries > 0);
+  cu::clear_cudnn_algorithm_cache();
+  CHECK(cu::cudnn_conv_stats().cache_entries == 0);
+}
+
+TEST_CASE("cudnn version warning names both versions on a mismatch") {
+  // Pure string logic: runs without a GPU.
+  namespace cu = eng::cuda;
+  CHECK(cu::cudnn_version_string(91400) == "9.14.0");
+  CHECK(cu::cudnn_version_string(8907) == "8.9.7");
+  const std::string w = cu::cudnn_version_warning(91400, 91900);
+  CHECK(w.find("9.14.0") != std::string::npos);
+  CHECK(w.find("9.19.0") != std::string::npos);
+  CHECK(cu::cudnn_version_warning(91900, 91900).empty());
+  CHECK(cu::cudnn_version_warning(91902, 91900).empty());  // patch releases are compatible
+  CHECK_FALSE(cu::cudnn_version_warning(92000, 91900).empty());
+}
+#endif
+
+}
