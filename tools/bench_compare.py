@@ -53,7 +53,8 @@ def main():
     cut, order = load(sys.argv[1])
     tor, torder = load(sys.argv[2] if len(sys.argv) > 2 else "")
     cref, tref = copy_gbs(cut), copy_gbs(tor)
-    print(f"copy bandwidth (device to device): cuttle {cref or 0:.0f} GB/s, PyTorch {tref or 0:.0f} GB/s")
+    gb = lambda v: f"{v:.0f} GB/s" if v else "n/a"
+    print(f"copy bandwidth (device to device): cuttle {gb(cref)}, PyTorch {gb(tref)}")
     print()
     print("| op | input | pass | cuttle ms | PyTorch ms | cuttle/PyTorch | cuttle % copy bw | PyTorch % copy bw |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
