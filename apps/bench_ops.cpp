@@ -1,14 +1,17 @@
-// bench_ops: CPU micro-benchmarks of the ops the COD models spend their time in (conv2d forward and
-// backward, GEMM, LayerNorm2d, element-wise). Prints the median time per call over repeated runs.
+// bench_ops: micro-benchmarks of the ops the COD models spend their time in. Two lists: "micro" (the
+// CPU figures of docs/PERFORMANCE.md: conv2d forward and backward, GEMM, LayerNorm2d, element-wise) and
+// "model" (CamoXpert's shapes at 352x352, forward and backward, apps/bench_model_ops.h; the default
+// with --device cuda). Prints the median time per call; --tsv writes the rows for tools/bench_compare.py.
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "apps/bench_model_ops.h"
+#include "apps/bench_timer.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/linalg.h"
@@ -21,20 +24,10 @@ using engine::Tensor;
 
 namespace {
 
-struct Timing {
-  double median_ms, min_ms;
-};
+using bench::Timing;
 
 Timing time_it(const std::function<void()>& fn, int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> ms;
-  for (int i = 0; i < reps; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms.front()};
+  return bench::time_it(fn, warmup, reps, engine::Device::cpu());
 }
 
 void report(const std::string& name, const std::string& shape, const Timing& t, double flops) {
@@ -44,16 +37,104 @@ void report(const std::string& name, const std::string& shape, const Timing& t, 
   std::fflush(stdout);
 }
 
+
+// Runs the model list: one row per pass, "n/a" where the device has no kernel for the op (the error
+// goes to stderr and the remaining passes run).
+int run_model(engine::Device device, int64_t batch, int warmup, int reps, const std::string& tsv_path) {
+  std::ofstream tsv;
+  if (!tsv_path.empty()) {
+    tsv.open(tsv_path);
+    if (!tsv) {
+      std::fprintf(stderr, "bench_ops: cannot write %s\n", tsv_path.c_str());
+      return 1;
+    }
+    tsv << "op\tshape\tpass\tmedian_ms\tmin_ms\tbytes\n";
+  }
+  std::printf("bench_ops (model list): %s, batch %lld, %d warm-up + %d timed calls (median and min in ms)\n\n",
+              device.str().c_str(), (long long)batch, warmup, reps);
+  std::printf("| %-26s | %-18s | %-8s | %9s | %9s | %7s |\n", "op", "input", "pass", "median ms", "min ms", "GB/s");
+  std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(28, '-').c_str(), std::string(20, '-').c_str(),
+              std::string(10, '-').c_str(), std::string(11, '-').c_str(), std::string(11, '-').c_str(),
+              std::string(9, '-').c_str());
+  int failures = 0;
+  for (const bench::BenchPass& p : bench::model_passes(device, batch)) {
+    std::string med = "n/a", mn = "n/a", gbs = "-";
+    try {
+      const std::function<void()> fn = p.prepare();
+      const Timing t = bench::time_it(fn, warmup, reps, device);
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.4f", t.median_ms);
+      med = buf;
+      std::snprintf(buf, sizeof buf, "%.4f", t.min_ms);
+      mn = buf;
+      if (p.bytes > 0) {
+        std::snprintf(buf, sizeof buf, "%.0f", p.bytes / (t.median_ms * 1e-3) / 1e9);
+        gbs = buf;
+      }
+    } catch (const cuttle::Error& e) {
+      std::string what = e.what();
+      if (what.size() > 160) what = what.substr(0, 160) + "...";
+      std::fprintf(stderr, "bench_ops: %s %s %s: n/a (%s)\n", p.op.c_str(), p.shape.c_str(), p.pass.c_str(),
+                   what.c_str());
+      ++failures;
+    }
+    std::printf("| %-26s | %-18s | %-8s | %9s | %9s | %7s |\n", p.op.c_str(), p.shape.c_str(), p.pass.c_str(),
+                med.c_str(), mn.c_str(), gbs.c_str());
+    std::fflush(stdout);
+    if (tsv) tsv << p.op << '\t' << p.shape << '\t' << p.pass << '\t' << med << '\t' << mn << '\t' << p.bytes << '\n';
+  }
+  if (failures) std::printf("\n%d passes n/a (no kernel on %s yet; details on stderr)\n", failures, device.str().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"bench_ops: CPU op micro-benchmarks (median ms per call)"};
+  CLI::App app{"bench_ops: op micro-benchmarks (median ms per call)"};
   int warmup = 5, reps = 21, threads = 0;
+  int64_t batch = 16;
+  std::string device_name = "cpu", list, tsv;
   app.add_option("--warmup", warmup, "untimed calls before timing")->capture_default_str();
   app.add_option("--reps", reps, "timed calls; the median is reported")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
+  app.add_option("--device", device_name, "cpu or cuda (cuda:N for another GPU)")->capture_default_str();
+  app.add_option("--list", list, "micro (CPU figures of PERFORMANCE.md) or model (CamoXpert shapes); "
+                                 "default: micro on the CPU, model on a GPU")
+      ->check(CLI::IsMember({"micro", "model"}));
+  app.add_option("--batch", batch, "batch size of the model list")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--tsv", tsv, "also write the model list's rows to this tab-separated file");
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) engine::set_num_threads(threads);
+  engine::Device device = engine::Device::cpu();
+  if (device_name.rfind("cuda", 0) == 0) {
+    const int index = device_name.size() > 5 && device_name[4] == ':' ? std::stoi(device_name.substr(5)) : 0;
+    device = engine::Device::cuda(index);
+#ifdef CUTTLE_WITH_CUDA
+    if (!engine::cuda::available()) {
+      std::fprintf(stderr, "bench_ops: no CUDA device visible\n");
+      return 1;
+    }
+#else
+    std::fprintf(stderr, "bench_ops: built without the CUDA backend\n");
+    return 1;
+#endif
+  } else if (device_name != "cpu") {
+    std::fprintf(stderr, "bench_ops: unknown device '%s' (cpu or cuda[:N])\n", device_name.c_str());
+    return 1;
+  }
+  if (list.empty()) list = device.is_cpu() ? "micro" : "model";
+  if (list == "model") {
+    try {
+      return run_model(device, batch, warmup, reps, tsv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_ops: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (!device.is_cpu()) {
+    std::fprintf(stderr, "bench_ops: the micro list runs on the CPU only\n");
+    return 1;
+  }
 
   try {
     engine::Generator gen(0);

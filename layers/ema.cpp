@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "engine/ops/elementwise.h"
+#include "engine/ops/optim.h"
 
 namespace cuttle::layers {
 
@@ -15,6 +15,9 @@ void ModelEMA::update(const Module& model) {
   const engine::NamedTensors current = model.state_dict();
   CUTTLE_CHECK(current.size() == state_.size(), "ModelEMA::update: the model has ", current.size(),
                " state entries, the average ", state_.size());
+  // Floating entries already matching the average's dtype and device go to one fused update (a few
+  // launches on a GPU); the rest are converted one by one, integer counters copied.
+  std::vector<Tensor> avgs, nows;
   for (size_t i = 0; i < state_.size(); ++i) {
     auto& [name, avg] = state_[i];
     const Tensor& now = current[i].second;
@@ -24,9 +27,11 @@ void ModelEMA::update(const Module& model) {
       avg.copy_(now);
       continue;
     }
-    engine::mul_scalar_(avg, decay_);
-    engine::add_(avg, now.to(avg.dtype()).to(avg.device()), 1.0 - decay_);
+    avgs.push_back(avg);
+    nows.push_back(now.dtype() == avg.dtype() && now.device() == avg.device() ? now
+                                                                              : now.to(avg.dtype()).to(avg.device()));
   }
+  engine::ema_update_(avgs, nows, decay_);
   ++updates_;
 }
 

@@ -2,7 +2,8 @@
 # Runs on the GPU machine against a build folder made with -DCUTTLE_CUDA=ON (default build-cuda/,
 # built on a development machine with -DCMAKE_CUDA_ARCHITECTURES=90 and carried over): device facts,
 # the gpu-labelled tests, the whole suite on that build, compute-sanitizer memcheck over the
-# gpu-sanitize subset, and a summary last.
+# gpu-sanitize subset, the op benchmarks of cuttle and PyTorch on the model's shapes, a summary, and the
+# benchmark comparison table last.
 # gpu-sanitize: the test cases of the doctest suite "gpu" whose names start with "sanitize:" (a test
 # case has one suite, and the gpu label must stay on every GPU test): small shapes, a few minutes under
 # memcheck. Run them alone with: cuttle_tests -ts=gpu -tc='sanitize:*'. API errors are not reported:
@@ -24,6 +25,22 @@ run "all tests on the CUDA build" "$build/bin/cuttle_tests"
 if command -v compute-sanitizer >/dev/null; then
   run "compute-sanitizer memcheck (gpu-sanitize)" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$build/bin/cuttle_tests" -ts=gpu -tc='sanitize:*'
 fi
+# Op benchmarks on the model's shapes (apps/bench_model_ops.h): cuttle, then the PyTorch twin in the same
+# run where PyTorch is installed; the comparison table is printed last. Rows land in $bench_dir.
+bench_dir=${GPU_CHECK_BENCH_DIR:-$build/gpu_check}
+mkdir -p "$bench_dir"
+rm -f "$bench_dir/bench_cuttle.tsv" "$bench_dir/bench_torch.tsv"
+run "op benchmarks (cuttle)" "$build/bin/bench_ops" --device cuda --tsv "$bench_dir/bench_cuttle.tsv"
+if python3 -c 'import torch' 2>/dev/null; then
+  run "op benchmarks (PyTorch)" python3 tools/bench_ops_torch.py --tsv "$bench_dir/bench_torch.tsv"
+else
+  summary+=("SKIP  op benchmarks (PyTorch): python3 cannot import torch")
+fi
 echo
 echo "== gpu_check summary =="
 printf '%s\n' "${summary[@]}"
+if [ -s "$bench_dir/bench_cuttle.tsv" ]; then
+  echo
+  echo "== op benchmarks: cuttle vs PyTorch (median ms; ratio < 1: cuttle faster) =="
+  python3 tools/bench_compare.py "$bench_dir/bench_cuttle.tsv" "$bench_dir/bench_torch.tsv"
+fi

@@ -2,8 +2,7 @@
 
 #include <cmath>
 
-#include "engine/dispatch.h"
-#include "engine/parallel.h"
+#include "engine/ops/optim.h"
 
 namespace cuttle::autograd {
 
@@ -16,6 +15,8 @@ AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWOptions& opts)
 }
 
 void AdamW::step() {
+  // Collect every parameter's tensors and scalars, then one fused update (a few launches on a GPU).
+  std::vector<engine::AdamWSlot> slots;
   for_each_with_grad("AdamW", [&](size_t gi, size_t pi, Tensor& w, const Tensor& g, double lr, double wd) {
     State& st = state_[gi][pi];
     if (!st.exp_avg.defined()) {
@@ -23,30 +24,17 @@ void AdamW::step() {
       st.exp_avg_sq = Tensor::zeros(w.shape(), w.dtype(), w.device());
     }
     st.step += 1;
-    const double b1 = opts_.beta1, b2 = opts_.beta2, eps = opts_.eps;
-    const double bc1 = 1 - std::pow(b1, (double)st.step);
-    const double bc2_sqrt = std::sqrt(1 - std::pow(b2, (double)st.step));
-    const double step_size = lr / bc1;
-    engine::dispatch_float(w.dtype(), "AdamW", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      T* pw = w.data<T>();
-      const T* pg = g.data<T>();
-      T* m = st.exp_avg.data<T>();
-      T* v = st.exp_avg_sq.data<T>();
-      engine::parallel_for(0, w.numel(), engine::kParallelGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
-          const double gi_ = (double)pg[i];
-          double wi = (double)pw[i] * (1 - lr * wd);  // decoupled decay first
-          const double mi = b1 * (double)m[i] + (1 - b1) * gi_;
-          const double vi = b2 * (double)v[i] + (1 - b2) * gi_ * gi_;
-          m[i] = (T)mi;
-          v[i] = (T)vi;
-          wi -= step_size * mi / (std::sqrt(vi) / bc2_sqrt + eps);
-          pw[i] = (T)wi;
-        }
-      });
-    });
+    engine::AdamWSlot s;
+    s.w = w;
+    s.grad = g;
+    s.exp_avg = st.exp_avg;
+    s.exp_avg_sq = st.exp_avg_sq;
+    s.decay_factor = 1 - lr * wd;
+    s.step_size = lr / (1 - std::pow(opts_.beta1, (double)st.step));
+    s.bc2_sqrt = std::sqrt(1 - std::pow(opts_.beta2, (double)st.step));
+    slots.push_back(std::move(s));
   });
+  engine::adamw_update(slots, opts_.beta1, opts_.beta2, opts_.eps);
 }
 
 std::map<std::string, Tensor> AdamW::state_dict() const {
@@ -77,8 +65,8 @@ void AdamW::load_state_dict(const std::map<std::string, Tensor>& state) {
       CUTTLE_CHECK(m->second.shape() == p.shape() && v->second.shape() == p.shape(), "AdamW::load_state_dict: ",
                    m->first, " has shape ", engine::shape_str(m->second.shape()), ", the parameter has ",
                    engine::shape_str(p.shape()));
-      st.exp_avg = m->second.to(p.dtype()).clone();
-      st.exp_avg_sq = v->second.to(p.dtype()).clone();
+      st.exp_avg = state_copy(m->second, p);
+      st.exp_avg_sq = state_copy(v->second, p);
       st.step = n->second.item<int64_t>();
     }
 }

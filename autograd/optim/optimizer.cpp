@@ -22,4 +22,9 @@ std::string Optimizer::key(size_t group, size_t index, const char* name) {
   return std::to_string(group) + "." + std::to_string(index) + "." + name;
 }
 
+Tensor Optimizer::state_copy(const Tensor& saved, const Var& p) {
+  const Tensor t = saved.to(p.dtype());
+  return t.device() == p.data().device() ? t.clone() : t.to(p.data().device());
+}
+
 }  // namespace cuttle::autograd

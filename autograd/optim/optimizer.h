@@ -33,6 +33,9 @@ class Optimizer {
   Optimizer(std::vector<ParamGroup> groups, double lr, double weight_decay);
   double group_weight_decay(const ParamGroup& g) const { return g.weight_decay < 0 ? weight_decay_ : g.weight_decay; }
   static std::string key(size_t group, size_t index, const char* name);
+  // An own copy of saved state with the parameter's dtype and device (a checkpoint read on the CPU
+  // resumes a run on a GPU).
+  static Tensor state_copy(const Tensor& saved, const Var& p);
   // Calls fn(group, index, weights, contiguous grad, lr, weight decay) for every parameter that has a
   // gradient, in group order: the traversal every update rule shares.
   template <typename Fn>

@@ -1,7 +1,6 @@
 #include "autograd/optim/sgd.h"
 
-#include "engine/dispatch.h"
-#include "engine/parallel.h"
+#include "engine/ops/optim.h"
 
 namespace cuttle::autograd {
 
@@ -14,31 +13,21 @@ SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& opts)
 }
 
 void SGD::step() {
+  // Collect every parameter's tensors, then one fused update (a few launches on a GPU).
+  std::vector<engine::SGDSlot> slots;
   for_each_with_grad("SGD", [&](size_t gi, size_t pi, Tensor& w, const Tensor& g, double lr, double wd) {
     Tensor& buf = momentum_[gi][pi];
-    const bool first = !buf.defined();
-    if (opts_.momentum > 0 && first) buf = Tensor::zeros(w.shape(), w.dtype(), w.device());
-    engine::dispatch_float(w.dtype(), "SGD", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      T* pw = w.data<T>();
-      const T* pg = g.data<T>();
-      T* pb = opts_.momentum > 0 ? buf.data<T>() : nullptr;
-      const double mom = opts_.momentum, damp = opts_.dampening;
-      const bool nesterov = opts_.nesterov;
-      engine::parallel_for(0, w.numel(), engine::kParallelGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
-          double d = (double)pg[i] + wd * (double)pw[i];
-          if (pb) {
-            // PyTorch starts the buffer at the first gradient, undamped.
-            const double m = first ? d : mom * (double)pb[i] + (1 - damp) * d;
-            pb[i] = (T)m;
-            d = nesterov ? d + mom * m : m;
-          }
-          pw[i] = (T)((double)pw[i] - lr * d);
-        }
-      });
-    });
+    engine::SGDSlot s;
+    s.first = !buf.defined();
+    if (opts_.momentum > 0 && s.first) buf = Tensor::zeros(w.shape(), w.dtype(), w.device());
+    s.w = w;
+    s.grad = g;
+    if (opts_.momentum > 0) s.momentum_buf = buf;
+    s.lr = lr;
+    s.weight_decay = wd;
+    slots.push_back(std::move(s));
   });
+  engine::sgd_update(slots, opts_.momentum, opts_.dampening, opts_.nesterov);
 }
 
 std::map<std::string, Tensor> SGD::state_dict() const {
@@ -60,7 +49,7 @@ void SGD::load_state_dict(const std::map<std::string, Tensor>& state) {
       const Var& p = groups_[gi].params[pi];
       CUTTLE_CHECK(it->second.shape() == p.shape(), "SGD::load_state_dict: ", it->first, " has shape ",
                    engine::shape_str(it->second.shape()), ", the parameter has ", engine::shape_str(p.shape()));
-      momentum_[gi][pi] = it->second.to(p.dtype()).clone();
+      momentum_[gi][pi] = state_copy(it->second, p);
     }
 }
 

@@ -1,0 +1,56 @@
+// Defines the timer of bench_ops: warm-up calls, then the median and minimum of timed calls. On a GPU
+// each call is bracketed by CUDA events on cuttle's stream (device time, no host sync inside the
+// bracket); on the CPU by steady_clock.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <vector>
+
+#include "engine/device.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/cuda_check.h"
+#include "engine/cuda/runtime.h"
+#endif
+
+namespace cuttle::bench {
+
+struct Timing {
+  double median_ms, min_ms;
+};
+
+inline Timing time_it(const std::function<void()>& fn, int warmup, int reps, engine::Device device) {
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> ms;
+#ifdef CUTTLE_WITH_CUDA
+  if (device.is_cuda()) {
+    cudaStream_t s = engine::cuda::stream(device.index);
+    engine::cuda::DeviceGuard guard(device.index);
+    cudaEvent_t start, stop;
+    CUTTLE_CUDA_CHECK(cudaEventCreate(&start));
+    CUTTLE_CUDA_CHECK(cudaEventCreate(&stop));
+    engine::cuda::synchronize(device.index);
+    for (int i = 0; i < reps; ++i) {
+      CUTTLE_CUDA_CHECK(cudaEventRecord(start, s));
+      fn();
+      CUTTLE_CUDA_CHECK(cudaEventRecord(stop, s));
+      CUTTLE_CUDA_CHECK(cudaEventSynchronize(stop));
+      float t = 0;
+      CUTTLE_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
+      ms.push_back(t);
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+#endif
+  if (device.is_cpu())
+    for (int i = 0; i < reps; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      fn();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+  std::sort(ms.begin(), ms.end());
+  return {ms[ms.size() / 2], ms.front()};
+}
+
+}  // namespace cuttle::bench
