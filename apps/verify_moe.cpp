@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
   bool use_ema = false, quiet = false;
   int threads = 0;
   models::MoEThresholds th;
-  app.add_option("--checkpoint", checkpoint, "run directory (its checkpoint_best, else checkpoint_last), checkpoint "
-                                             "directory or model.safetensors inside one")
+  app.add_option("--checkpoint", checkpoint, "run directory (its checkpoint_best, else checkpoint_last) or checkpoint "
+                                             "directory (its checkpoint.json holds the model config)")
       ->required();
   app.add_option("--data", data_roots, "dataset root(s) (COD10K, CAMO, NC4K, SINet bundle or image/mask folders); "
                                        "none: the run's synthetic validation split");
@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     }
     std::printf("verify_moe: %s (config %s, %s weights) on %s, device %s\n", ckpt.c_str(), cfg.name.c_str(),
                 use_ema ? "EMA" : "raw", dataset->name().c_str(), device.str().c_str());
+    std::fflush(stdout);  // before the progress line on stderr
 
     models::MoEVerificationOptions opts;
     opts.images = images;

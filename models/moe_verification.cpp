@@ -125,10 +125,9 @@ MoEVerificationReport verify_moe_on_dataset(CamoXpert& model, const data::Datase
   const int64_t n = std::min(opts.images, dataset.size());
   std::vector<int64_t> picks;
   for (int64_t i = 0; i < n; ++i) picks.push_back(i * dataset.size() / n);
-  struct NoDelete {
-    void operator()(const data::Dataset*) const {}
-  };
-  const SubsetDataset subset(std::shared_ptr<const data::Dataset>(&dataset, NoDelete{}), picks, dataset.name());
+  // A non-owning handle: the caller's dataset outlives this function.
+  const std::shared_ptr<const data::Dataset> borrowed(std::shared_ptr<const data::Dataset>(), &dataset);
+  const SubsetDataset subset(borrowed, picks, dataset.name());
 
   data::LoaderOptions lo;
   lo.batch_size = opts.batch;

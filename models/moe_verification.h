@@ -27,8 +27,8 @@ struct MoEVerificationReport {
 
 class MoEVerifier {
  public:
-  // Expert names come from the model's config. The model keeps its modes: each call switches it to
-  // eval mode (and each MoE to the mode it needs) and restores them afterwards.
+  // Expert names come from the model's config. add_batch puts the model in eval mode (it stays
+  // there); each MoE's combination mode and routing are restored after use, even on an error.
   explicit MoEVerifier(CamoXpert& model, MoEThresholds thresholds = {});
   // One normalised batch [B, 3, S, S] on the model's device.
   void add_batch(const Tensor& images);
