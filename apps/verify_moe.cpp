@@ -12,7 +12,6 @@
 #include "data/synthetic_dataset.h"
 #include "engine/error.h"
 #include "engine/parallel.h"
-#include "engine/random.h"
 #include "engine/system_info.h"
 #include "layers/ema.h"
 #include "models/checkpoint.h"
@@ -24,15 +23,17 @@ using namespace cuttle;
 
 int main(int argc, char** argv) {
   CLI::App app{"verify_moe: check a trained CamoXpert's mixtures of experts on real batches"};
-  std::string checkpoint, split = "test", device_name = "auto", json_path;
+  std::string checkpoint, config, split = "test", device_name = "auto", json_path;
   std::vector<std::string> data_roots;
   int64_t images = 64, batch = 8, image_size = 0;
   bool use_ema = false, quiet = false;
   int threads = 0;
   models::MoEThresholds th;
-  app.add_option("--checkpoint", checkpoint, "run directory (its checkpoint_best, else checkpoint_last) or checkpoint "
-                                             "directory (its checkpoint.json holds the model config)")
+  app.add_option("--checkpoint", checkpoint, "run directory (its checkpoint_best, else checkpoint_last), checkpoint "
+                                             "directory or .safetensors weights (with --config)")
       ->required();
+  app.add_option("--config", config, "config of a bare .safetensors checkpoint (run and checkpoint directories carry "
+                                     "theirs)");
   app.add_option("--data", data_roots, "dataset root(s) (COD10K, CAMO, NC4K, SINet bundle or image/mask folders); "
                                        "none: the run's synthetic validation split");
   app.add_option("--split", split, "split of the --data roots: test or train")->capture_default_str();
@@ -57,23 +58,18 @@ int main(int argc, char** argv) {
 
   try {
     const engine::Device device = engine::parse_device(device_name);
-    const std::string ckpt = models::resolve_checkpoint(checkpoint);
-    const nlohmann::json meta = models::read_checkpoint_meta(ckpt);
-    CUTTLE_CHECK(meta.contains("config"), ckpt, " holds no model config (checkpoint.json is missing or has no "
-                                                "\"config\"): give a checkpoint directory or run directory");
-    models::CamoXpertConfig cfg = models::parse_camoxpert_config(meta.at("config"), ckpt);
-    cfg.backbone.weights.clear();  // the checkpoint has them
-    engine::Generator gen(0);
-    std::shared_ptr<models::CamoXpert> model = models::build_camoxpert(cfg, gen).model;
-    models::load_checkpoint_model(ckpt, *model);
+    // EMA weights are loaded on the CPU, before the model moves to the device.
+    models::TrainedModel t = models::load_trained_model(checkpoint, use_ema ? engine::Device::cpu() : device, config);
+    const std::string& ckpt = t.checkpoint;
+    const models::CamoXpertConfig& cfg = t.config;
+    std::shared_ptr<models::CamoXpert> model = t.model;
     if (use_ema) {
-      CUTTLE_CHECK(meta.value("has_ema", false), ckpt, " has no EMA weights (drop --ema)");
+      CUTTLE_CHECK(t.meta.value("has_ema", false), ckpt, " has no EMA weights (drop --ema)");
       layers::ModelEMA ema(*model);
       models::load_checkpoint_ema(ckpt, ema);
       ema.copy_to(*model);
+      model->to(device);
     }
-    model->to(device);
-    model->eval();
 
     const int64_t size = image_size > 0 ? image_size : cfg.image_size;
     std::shared_ptr<const data::Dataset> dataset;
