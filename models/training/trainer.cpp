@@ -72,6 +72,7 @@ struct Trainer::State {
   double untrained_sm = NAN;  // of the run's first validation, for the summary
   data::metrics::DatasetMetrics last_metrics, untrained_metrics;
   RunLog log;
+  Clock::time_point start = Clock::now();  // of this process, for "elapsed_s" in the log
   std::vector<nlohmann::json> history;  // step and validation entries, for the report
   TrainResult result;
 
@@ -212,6 +213,7 @@ struct Trainer::State {
     if (opts.verbose) bar.finish(fmt("%.0f img/s", val_data->size() / std::max(ev.seconds, 1e-9)));
     nlohmann::json usage = moe_usage_json(m);
     history.push_back({{"kind", "validation"}, {"step", step}, {"epoch", epoch}, {"label", label},
+                       {"elapsed_s", seconds_since(start)},
                        {"metrics", metrics_json(ev.metrics)}, {"seconds", ev.seconds}, {"moe", usage}});
     log.write(history.back());
     say("  " + std::string(label) + ": " + metrics_line(ev.metrics));
@@ -390,7 +392,7 @@ TrainResult Trainer::run() {
       if (s.step % s.opts.log_every == 0 || s.step == s.total_steps) {
         nlohmann::json e = {{"kind", "step"}, {"step", s.step}, {"epoch", s.epoch}, {"loss", loss}, {"terms", terms},
                             {"lr", s.optimizer->lr()}, {"grad_norm", grad_norm}, {"images_per_s", ips},
-                            {"memory", engine::memory_stats(s.opts.device)}};
+                            {"memory", engine::memory_stats(s.opts.device)}, {"elapsed_s", seconds_since(s.start)}};
         s.log.write(e);
         s.history.push_back(e);
       }
