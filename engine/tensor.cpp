@@ -106,7 +106,8 @@ void* Tensor::raw_data() const {
 template <typename T>
 T Tensor::item() const {
   CUTTLE_CHECK(numel() == 1, "item: tensor ", str(), " has ", numel(), " elements, expected 1");
-  CUTTLE_CHECK(device().is_cpu(), "item: tensor is on ", device().str(), "; copy it to the CPU first");
+  // A GPU scalar is read back (a synchronising copy, as in PyTorch): losses and norms are logged per step.
+  if (!device().is_cpu()) return to(Device::cpu()).item<T>();
   return dispatch_all(dtype_, [&](auto tag) {
     using S = typename decltype(tag)::type;
     return static_cast<T>(*static_cast<const S*>(raw_data()));

@@ -137,10 +137,12 @@ void check_clip(DType dt, bool big, double gscale, double max_norm) {
   const double ng = autograd::clip_grad_norm(t.gpu, max_norm);
   // Both sum squares in double, in different orders: agreement to ~1e-15 relative.
   CHECK(std::abs(ng - nc) <= 1e-12 * nc);
-  // Scaling is one multiplication by the same factor rounded to the dtype: identical results.
+  // Scaling is one multiplication by max_norm / norm; the two norms differ in the last bits, so the
+  // factors (and the scaled values) may differ by one rounding of the dtype.
+  const double tol = dt == DType::f32 ? 2e-7 : 1e-15;
   for (size_t i = 0; i < t.cpu.size(); ++i) {
     CHECK(t.gpu[i].grad().defined() == t.cpu[i].grad().defined());
-    if (t.cpu[i].grad().defined()) CHECK(same(t.gpu[i].grad(), t.cpu[i].grad()));
+    if (t.cpu[i].grad().defined()) CHECK(rel_err(t.gpu[i].grad(), t.cpu[i].grad()) <= tol);
   }
 }
 

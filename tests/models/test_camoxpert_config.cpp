@@ -61,7 +61,7 @@ TEST_SUITE("models") {
     CHECK(tiny.backbone.dims == std::vector<int64_t>{16, 32, 64, 128});
     CHECK(tiny.head_width == 32);
     CHECK(tiny.image_size == 128);
-    CHECK(tiny.train.lr == 1e-3);
+    CHECK(tiny.train.lr == 2e-3);
     CHECK(tiny.train.batch == 8);
     models::CamoXpertConfig b2 = models::load_camoxpert_config(dir + "camoxpert-pvt-b2.json");
     CHECK(b2.backbone.type == "pvt_v2_b2");
