@@ -86,8 +86,14 @@ struct Trainer::State {
   // ---- set-up ----
   void setup_data() {
     const int64_t size = cfg.image_size;
-    synthetic = opts.data.empty();
-    if (synthetic) {
+    synthetic = opts.data.empty() && !opts.train_dataset;
+    if (opts.train_dataset) {
+      CUTTLE_CHECK(opts.val_dataset, "TrainerOptions: train_dataset needs a val_dataset");
+      train_data = opts.train_dataset;
+      val_data = opts.val_dataset;
+      say("data       " + train_data->name() + ": " + std::to_string(train_data->size()) + " images; validation " +
+          val_data->name() + ": " + std::to_string(val_data->size()));
+    } else if (synthetic) {
       val_data = std::make_shared<data::SyntheticDataset>("val", cfg.train.val_size, size, size, cfg.train.seed);
       train_data = std::make_shared<data::SyntheticDataset>("train", cfg.train.synthetic_size, size, size, cfg.train.seed);
       say("data       built-in synthetic scenes: " + std::to_string(cfg.train.synthetic_size) +
@@ -228,6 +234,10 @@ struct Trainer::State {
     double total = 0;
     std::vector<std::pair<std::string, double>> terms;
     bool finite = true;
+    // A skipped step must leave no trace: the forward already moved BatchNorm's running statistics and
+    // the balancing bias, and a NaN there would poison every later evaluation. Buffers are small.
+    std::vector<Tensor> buffers_before;
+    for (const auto& [name, b] : model->named_buffers()) buffers_before.push_back(b.clone());
     for (int64_t micro = 0; micro < cfg.train.accumulate; ++micro) {
       std::optional<data::Batch> b;
       if (fixed) b = *fixed;
@@ -254,6 +264,8 @@ struct Trainer::State {
     grad_norm = finite ? autograd::clip_grad_norm(params, cfg.train.clip > 0 ? cfg.train.clip : INFINITY) : NAN;
     if (!finite || !std::isfinite(grad_norm)) {
       optimizer->zero_grad();
+      size_t i = 0;
+      for (auto& [name, b] : model->named_buffers()) b.copy_(buffers_before[i++]);
       return false;
     }
     optimizer->set_lr(schedule.lr(step));

@@ -25,6 +25,8 @@ struct TrainerOptions {
   CamoXpertConfig config;
   std::vector<std::string> data;  // dataset roots (train split); empty: the built-in synthetic data
   std::vector<std::string> val;   // validation roots; empty: synthetic val split or a held-out share
+  // Datasets given directly (library use, tests); they take precedence over the roots above.
+  std::shared_ptr<const data::Dataset> train_dataset, val_dataset;
   engine::Device device = engine::Device::cpu();
   std::string out_dir;            // the run directory (created)
   std::string resume;             // a run directory to continue (out_dir is then the same)
