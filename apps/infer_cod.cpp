@@ -14,7 +14,6 @@
 #include "data/image_io.h"
 #include "data/metrics/image_metrics.h"
 #include "engine/error.h"
-#include "engine/ops/elementwise.h"
 #include "engine/parallel.h"
 #include "engine/system_info.h"
 #include "models/inference.h"
@@ -101,10 +100,6 @@ data::Image overlay(const Tensor& image, const data::Image& prob) {
   return out;
 }
 
-Tensor read_rgb01(const std::string& path) {
-  const Tensor u8 = data::read_image_tensor(path, data::ColorMode::rgb);
-  return engine::binary_scalar(engine::BinaryOp::div, u8.to(engine::DType::f32), 255.0);
-}
 
 }  // namespace
 
@@ -167,7 +162,7 @@ int main(int argc, char** argv) {
         const int64_t count = std::min(io.batch, n - first);
         std::vector<Tensor> images((size_t)count);
         engine::parallel_for(0, count, 1, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; ++i) images[(size_t)i] = read_rgb01(set.images[(size_t)(first + i)]);
+          for (int64_t i = b; i < e; ++i) images[(size_t)i] = data::read_image_rgb01(set.images[(size_t)(first + i)]);
         });
         const auto t0 = std::chrono::steady_clock::now();
         const std::vector<data::Image> maps = models::predict_maps(*t.model, images, io);
@@ -201,9 +196,7 @@ int main(int argc, char** argv) {
                 total / std::max(seconds, 1e-9), tta ? ", with TTA" : "");
     if (!rows.empty()) {
       std::printf("\n%s", data::format_dataset_rows(rows).c_str());
-      nlohmann::json j = nlohmann::json::object();
-      for (const auto& [name, m] : rows) j[name] = data::metrics::to_json(m);
-      std::ofstream(fs::path(output) / "metrics.json") << j.dump(2) << "\n";
+      std::ofstream(fs::path(output) / "metrics.json") << data::dataset_rows_json(rows).dump(2) << "\n";
       std::printf("metrics written to %s\n", (fs::path(output) / "metrics.json").string().c_str());
     }
     return 0;

@@ -55,9 +55,7 @@ void evaluate_test_sets(const std::string& run_dir, const std::vector<std::strin
     rows.emplace_back(set->name(), models::evaluate_model(*model, *set, io).metrics);
   }
   std::printf("\n%s", data::format_dataset_rows(rows).c_str());
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, m] : rows) j[name] = data::metrics::to_json(m);
-  std::ofstream(fs::path(run_dir) / "test_metrics.json") << j.dump(2) << "\n";
+  std::ofstream(fs::path(run_dir) / "test_metrics.json") << data::dataset_rows_json(rows).dump(2) << "\n";
 }
 
 }  // namespace

@@ -165,4 +165,10 @@ std::string format_dataset_rows(const std::vector<std::pair<std::string, metrics
   return s;
 }
 
+nlohmann::json dataset_rows_json(const std::vector<std::pair<std::string, metrics::DatasetMetrics>>& rows) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, m] : rows) j[name] = metrics::to_json(m);
+  return j;
+}
+
 }  // namespace cuttle::data

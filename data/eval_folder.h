@@ -37,5 +37,7 @@ FolderEvalResult evaluate_folders(const std::string& pred_dir, const std::string
 std::string format_metrics_table(const metrics::DatasetMetrics& d);
 // The field's comparison table: one row per dataset (S, mean E, max E, weighted F, MAE, IoU at 0.5).
 std::string format_dataset_rows(const std::vector<std::pair<std::string, metrics::DatasetMetrics>>& rows);
+// The same rows as JSON: {dataset name: metrics::to_json(metrics)}.
+nlohmann::json dataset_rows_json(const std::vector<std::pair<std::string, metrics::DatasetMetrics>>& rows);
 
 }  // namespace cuttle::data

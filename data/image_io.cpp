@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/ops/elementwise.h"
 
 namespace cuttle::data {
 
@@ -116,6 +117,11 @@ Image read_image(const std::string& path, ColorMode mode) {
 
 engine::Tensor read_image_tensor(const std::string& path, ColorMode mode) {
   return image_to_tensor(read_image(path, mode));
+}
+
+engine::Tensor read_image_rgb01(const std::string& path) {
+  return engine::binary_scalar(engine::BinaryOp::mul, read_image_tensor(path, ColorMode::rgb).to(engine::DType::f32),
+                               1.0 / 255.0);
 }
 
 GreyImageF read_grey_float(const std::string& path) {

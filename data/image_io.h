@@ -19,6 +19,8 @@ enum class ColorMode {
 Image read_image(const std::string& path, ColorMode mode);
 // The same as a u8 [C,H,W] tensor (C = 1 or 3).
 engine::Tensor read_image_tensor(const std::string& path, ColorMode mode);
+// An RGB image as f32 [3,H,W] in [0,1] (v/255): what datasets give the loader and infer_cod the model.
+engine::Tensor read_image_rgb01(const std::string& path);
 // One channel in [0,1]: 8-bit files as v/255, 16-bit PNGs at full precision as v/65535.
 GreyImageF read_grey_float(const std::string& path);
 

@@ -28,13 +28,13 @@ std::string check_pair(const PairPath& p) {
 }  // namespace
 
 Sample read_pair(const PairPath& p) {
-  engine::Tensor img = read_image_tensor(p.image, ColorMode::rgb);
+  engine::Tensor img = read_image_rgb01(p.image);
   engine::Tensor mask = read_image_tensor(p.mask, ColorMode::grey);
   CUTTLE_CHECK(img.size(1) == mask.size(1) && img.size(2) == mask.size(2), "size mismatch: image ", p.image, " is ",
                img.size(2), "x", img.size(1), " but mask ", p.mask, " is ", mask.size(2), "x", mask.size(1));
   Sample s;
   s.name = p.stem;
-  s.image = engine::binary_scalar(engine::BinaryOp::mul, img.to(engine::DType::f32), 1.0 / 255.0);
+  s.image = img;
   s.mask = engine::binary_scalar(
                engine::BinaryOp::mul,
                engine::compare_scalar(engine::CompareOp::gt, mask.select(0, 0), 128.0).to(engine::DType::u8), 255.0);

@@ -14,37 +14,19 @@
 #endif
 #include "engine/ops/index.h"
 #include "engine/parallel.h"
+#include "engine/topk_order.h"
 
 namespace cuttle::engine {
 
 namespace {
 
-template <typename T>
-bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
-  else return false;
-}
-
-// a ranks before b when it is larger (largest) or smaller (smallest), NaN being the largest value;
-// equal values rank by position.
+// The order of engine/topk_order.h over one lane of a strided tensor.
 template <typename T>
 struct Before {
   const T* lane;
   int64_t stride;
   bool largest;
-  bool operator()(int64_t i, int64_t j) const {
-    const T a = lane[i * stride], b = lane[j * stride];
-    const bool na = is_nan(a), nb = is_nan(b);
-    bool a_first, b_first;
-    if (na || nb) {
-      a_first = largest ? (na && !nb) : (!na && nb);
-      b_first = largest ? (nb && !na) : (!nb && na);
-    } else {
-      a_first = largest ? a > b : a < b;
-      b_first = largest ? b > a : b < a;
-    }
-    return a_first || (!b_first && i < j);
-  }
+  bool operator()(int64_t i, int64_t j) const { return topk_before(lane[i * stride], i, lane[j * stride], j, largest); }
 };
 
 }  // namespace

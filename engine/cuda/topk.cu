@@ -5,31 +5,11 @@
 #include "engine/cuda/kernel_loops.cuh"
 #include "engine/cuda/topk.h"
 #include "engine/dispatch.h"
+#include "engine/topk_order.h"
 
 namespace cuttle::engine::cuda {
 
 namespace {
-
-template <typename T>
-__device__ inline bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return isnan(v);
-  else return false;
-}
-
-// (a at i) ranks before (b at j): the CPU's Before.
-template <typename T>
-__device__ inline bool before(T a, int64_t i, T b, int64_t j, bool largest) {
-  const bool na = is_nan(a), nb = is_nan(b);
-  bool a_first, b_first;
-  if (na || nb) {
-    a_first = largest ? (na && !nb) : (!na && nb);
-    b_first = largest ? (nb && !na) : (!nb && na);
-  } else {
-    a_first = largest ? a > b : a < b;
-    b_first = largest ? b > a : b < a;
-  }
-  return a_first || (!b_first && i < j);
-}
 
 // Element e = lane * n + i; lane = o * inner + j.
 template <typename T>
@@ -40,7 +20,7 @@ __global__ void rank_kernel(const T* x, T* values, int64_t* indices, bool* chose
     const T* lx = x + o * n * inner + j;
     const T v = lx[i * inner];
     int64_t rank = 0;
-    for (int64_t m = 0; m < n && rank < k; ++m) rank += before(lx[m * inner], m, v, i, largest) ? 1 : 0;
+    for (int64_t m = 0; m < n && rank < k; ++m) rank += topk_before(lx[m * inner], m, v, i, largest) ? 1 : 0;
     if (sorted) {
       if (rank < k) {
         const int64_t at = o * k * inner + rank * inner + j;
