@@ -202,16 +202,35 @@ struct Trainer::State {
   }
 
   // ---- validation ----
-  data::metrics::DatasetMetrics validate(const char* label) {
-    CamoXpert& m = ema ? *eval_model : *model;
-    if (ema) ema->copy_to(*eval_model);
-    const bool was_training = model->is_training();
-    m.eval();
-    for (int64_t s = 0; s < 4; ++s) m.moe(s).reset_stats();
+  // The weights validation and the report use (the EMA's when it is on) in eval mode for the scope's
+  // life; the training model gets its mode back at the end.
+  struct EvalScope {
+    State& s;
+    const bool was_training;
+    CamoXpert& model;
+    explicit EvalScope(State& st)
+        : s(st), was_training(st.model->is_training()), model(st.ema ? *st.eval_model : *st.model) {
+      if (s.ema) s.ema->copy_to(*s.eval_model);
+      model.eval();
+    }
+    ~EvalScope() {
+      if (was_training) s.model->train();
+    }
+  };
+
+  InferenceOptions inference_options() const {
     InferenceOptions io;
     io.image_size = cfg.image_size;
     io.batch = cfg.train.batch;
     io.device = opts.device;
+    return io;
+  }
+
+  data::metrics::DatasetMetrics validate(const char* label) {
+    EvalScope scope(*this);
+    CamoXpert& m = scope.model;
+    for (int64_t s = 0; s < 4; ++s) m.moe(s).reset_stats();
+    const InferenceOptions io = inference_options();
     ProgressBar bar(std::string("  ") + label, val_data->size());
     DatasetEvaluation ev = evaluate_model(m, *val_data, io, {}, [&](int64_t done, int64_t) {
       if (opts.verbose) bar.update(done, "");
@@ -224,7 +243,6 @@ struct Trainer::State {
     log.write(history.back());
     say("  " + std::string(label) + ": " + metrics_line(ev.metrics));
     if (opts.verbose) std::printf("%s", format_moe_usage(usage).c_str());
-    if (was_training) model->train();
     return ev.metrics;
   }
 
@@ -246,7 +264,9 @@ struct Trainer::State {
       const Tensor images = b->images.to(opts.device), masks = b->masks.to(opts.device);
       CamoXpertOutput out = model->forward(Var(images));
       LossTerms loss = camoxpert_loss(out, masks, cfg.loss);
-      const double value = loss.total.item();
+      // One read of every term (each a device sync on a GPU); the total comes first.
+      const std::vector<std::pair<std::string, double>> values = loss.values();
+      const double value = values.front().second;
       if (!std::isfinite(value)) {
         // The rest of the step's micro-batches are consumed unused, so later steps see their own data.
         for (int64_t rest = micro + 1; rest < cfg.train.accumulate && !fixed; ++rest) loader.next();
@@ -254,9 +274,9 @@ struct Trainer::State {
         break;
       }
       total += value / cfg.train.accumulate;
-      if (terms.empty()) terms = loss.values();
+      if (terms.empty()) terms = values;
       else
-        for (size_t i = 0; i < terms.size(); ++i) terms[i].second += loss.values()[i].second;
+        for (size_t i = 0; i < terms.size(); ++i) terms[i].second += values[i].second;
       Var scaled = cfg.train.accumulate > 1 ? loss.total * (1.0 / cfg.train.accumulate) : loss.total;
       scaled.backward();
     }
@@ -289,20 +309,16 @@ struct Trainer::State {
     in.history = history;
     in.final_report = final_report;
     in.config = to_json(cfg);
-    CamoXpert& m = ema ? *eval_model : *model;
-    if (ema) ema->copy_to(*eval_model);
-    const bool was_training = model->is_training();
-    m.eval();
-    InferenceOptions io;
-    io.image_size = cfg.image_size;
-    io.device = opts.device;
-    const int64_t n = std::min<int64_t>(opts.report_images, val_data->size());
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t idx = i * val_data->size() / std::max<int64_t>(n, 1);
-      data::Sample s = val_data->get(idx);
-      in.examples.push_back({s.name, s.image, s.mask, predict_maps(m, {s.image}, io)[0]});
+    {
+      EvalScope scope(*this);
+      const InferenceOptions io = inference_options();
+      const int64_t n = std::min<int64_t>(opts.report_images, val_data->size());
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t idx = i * val_data->size() / std::max<int64_t>(n, 1);
+        data::Sample s = val_data->get(idx);
+        in.examples.push_back({s.name, s.image, s.mask, predict_maps(scope.model, {s.image}, io)[0]});
+      }
     }
-    if (was_training) model->train();
     write_report_html((fs::path(run_dir) / "report.html").string(), in);
   }
 };
