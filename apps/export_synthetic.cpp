@@ -19,7 +19,11 @@ int main(int argc, char** argv) {
   app.add_option("--height", o.height, "image height")->capture_default_str()->check(CLI::Range(8, 8192));
   app.add_option("--width", o.width, "image width")->capture_default_str()->check(CLI::Range(8, 8192));
   app.add_option("--seed", o.seed, "dataset seed")->capture_default_str();
-  app.add_option("--cue", o.config.cue, "object/background texture difference, 0 (hardest) to 1")
+  app.add_option("--cue-min", o.config.cue_min, "object/background texture difference, 0 (hardest) to 1: "
+                 "each scene draws its own from [cue-min, cue-max]")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--cue-max", o.config.cue_max, "upper end of the per-scene cue")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--quality", o.jpeg_quality, "JPEG quality")->capture_default_str()->check(CLI::Range(1, 100));

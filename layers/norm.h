@@ -29,6 +29,7 @@ class BatchNorm2d : public UnaryModule {
   Tensor& num_batches_tracked() { return buffer("num_batches_tracked"); }
   int64_t channels() const { return channels_; }
   const BatchNormOptions& options() const { return opts_; }
+  void set_momentum(double momentum) { opts_.momentum = momentum; }
 
  private:
   Var run(const Var& x, bool relu);

@@ -88,6 +88,10 @@ void CamoXpertConfig::validate(const std::string& source) const {
                ": train.router_lr_scale, clip and weight_decay must be >= 0");
   CUTTLE_CHECK(train.ema_decay > 0 && train.ema_decay < 1, source, ": train.ema_decay must lie in (0, 1)");
   CUTTLE_CHECK(train.synthetic_size >= train.batch, source, ": train.synthetic_size must be at least train.batch");
+  CUTTLE_CHECK(train.synthetic_cue.size() == 2 && train.synthetic_cue[0] >= 0 &&
+                   train.synthetic_cue[0] <= train.synthetic_cue[1] && train.synthetic_cue[1] <= 1,
+               source, ": train.synthetic_cue must be [min, max] with 0 <= min <= max <= 1");
+  CUTTLE_CHECK(train.precise_bn_batches >= 0, source, ": train.precise_bn_batches must be >= 0");
   CUTTLE_CHECK(train.accumulate >= 1, source, ": train.accumulate must be at least 1");
 }
 
@@ -150,7 +154,9 @@ CamoXpertConfig parse_camoxpert_config(const json& j, const std::string& source)
     r.get("freeze_backbone_epochs", c.train.freeze_backbone_epochs);
     r.get("val_size", c.train.val_size);
     r.get("synthetic_size", c.train.synthetic_size);
+    r.get("synthetic_cue", c.train.synthetic_cue);
     r.get("accumulate", c.train.accumulate);
+    r.get("precise_bn_batches", c.train.precise_bn_batches);
     r.get("seed", c.train.seed);
     r.finish();
   }
@@ -194,7 +200,8 @@ json to_json(const CamoXpertConfig& c) {
         {"steps", t.steps}, {"epochs", t.epochs}, {"batch", t.batch}, {"router_lr_scale", t.router_lr_scale},
         {"clip", t.clip}, {"ema", t.ema}, {"ema_decay", t.ema_decay},
         {"freeze_backbone_epochs", t.freeze_backbone_epochs}, {"val_size", t.val_size},
-        {"synthetic_size", t.synthetic_size}, {"accumulate", t.accumulate}, {"seed", t.seed}}},
+        {"synthetic_size", t.synthetic_size}, {"synthetic_cue", t.synthetic_cue}, {"accumulate", t.accumulate},
+        {"precise_bn_batches", t.precise_bn_batches}, {"seed", t.seed}}},
   };
 }
 

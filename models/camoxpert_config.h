@@ -60,7 +60,9 @@ struct TrainConfig {
   int64_t freeze_backbone_epochs = 0;
   int64_t val_size = 200;            // synthetic validation split (CPU runs)
   int64_t synthetic_size = 2000;     // synthetic training scenes per epoch (fresh scenes every epoch)
+  std::vector<double> synthetic_cue{0.3, 1.0};  // [min, max] of the per-scene camouflage cue (0 hardest)
   int64_t accumulate = 1;            // micro-batches per optimizer step (gradient accumulation)
+  int64_t precise_bn_batches = 0;    // before each validation, BN statistics recomputed over this many batches
   uint64_t seed = 0;
 };
 

@@ -66,7 +66,8 @@ uint64_t synthetic_seed(uint64_t base, const char* split, int64_t index) {
 
 SyntheticSample generate_synthetic(uint64_t seed, int64_t height, int64_t width, const SyntheticConfig& cfg) {
   CUTTLE_CHECK(height >= 8 && width >= 8, "synthetic: image size ", height, "x", width, " is too small (min 8x8)");
-  CUTTLE_CHECK(cfg.cue >= 0 && cfg.cue <= 1, "synthetic: cue must be in [0, 1], got ", cfg.cue);
+  CUTTLE_CHECK(cfg.cue_min >= 0 && cfg.cue_min <= cfg.cue_max && cfg.cue_max <= 1,
+               "synthetic: the cue range must satisfy 0 <= min <= max <= 1, got [", cfg.cue_min, ", ", cfg.cue_max, "]");
   CUTTLE_CHECK(cfg.min_object_fraction > 0 && cfg.min_object_fraction <= cfg.max_object_fraction &&
                    cfg.max_object_fraction < 1,
                "synthetic: object fractions must satisfy 0 < min <= max < 1, got ", cfg.min_object_fraction, " and ",
@@ -74,6 +75,7 @@ SyntheticSample generate_synthetic(uint64_t seed, int64_t height, int64_t width,
   SceneRng rng(seed);
   const int64_t side = std::max(height, width);
   const Texture background = random_texture(rng, side);
+  const double cue = cfg.cue_min == cfg.cue_max ? cfg.cue_min : rng.uniform(cfg.cue_min, cfg.cue_max);
 
   std::vector<SceneObject> objects;
   if (!rng.chance(cfg.p_no_object)) {
@@ -83,10 +85,10 @@ SyntheticSample generate_synthetic(uint64_t seed, int64_t height, int64_t width,
     for (int i = 0; i < count; ++i) {
       SceneObject o;
       o.shape = random_shape(rng, height, width, total / count);
-      o.texture = drift(background, cfg.cue, rng);
+      o.texture = drift(background, cue, rng);
       o.feather = rng.uniform(0.5, 2.5) * std::max(1.0, side / 256.0);
-      o.edge_strength = cfg.cue * rng.uniform(0.03, 0.12) * (rng.chance(0.5) ? 1 : -1);
-      o.shade_strength = cfg.cue * rng.uniform(0.0, 0.15);
+      o.edge_strength = cue * rng.uniform(0.03, 0.12) * (rng.chance(0.5) ? 1 : -1);
+      o.shade_strength = cue * rng.uniform(0.0, 0.15);
       const double a = rng.uniform(0, 2 * M_PI);
       o.shade_dx = std::cos(a);
       o.shade_dy = std::sin(a);

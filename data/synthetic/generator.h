@@ -9,9 +9,12 @@
 namespace cuttle::data {
 
 struct SyntheticConfig {
-  // How much the object's texture differs from the background's: 0 = the same texture at another
-  // phase (hardest), 1 = palette, scale and orientation drift plus a faint boundary and shading.
-  double cue = 0.35;
+  // How much the object's texture differs from the background's, drawn per scene uniformly from
+  // [cue_min, cue_max]: 0 = the same texture at another phase (hardest), 1 = palette, scale and
+  // orientation drift plus a faint boundary and shading. A spread of difficulties, as in the real
+  // datasets: the easy scenes teach what an object is, the hard ones what camouflage hides.
+  double cue_min = 0.3;
+  double cue_max = 1.0;
   double min_object_fraction = 0.02;  // of the image area, per scene (all objects together)
   double max_object_fraction = 0.40;
   double p_no_object = 0.04;          // scenes with nothing to find (the mask is empty)

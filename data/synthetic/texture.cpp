@@ -66,13 +66,22 @@ Texture drift(const Texture& base, double cue, SceneRng& rng) {
   // Same pattern, another phase: at cue 0 only the phase tells object and background apart.
   t.offset_x = rng.uniform(-1000, 1000);
   t.offset_y = rng.uniform(-1000, 1000);
-  t.scale *= std::exp(cue * rng.uniform(-0.8, 0.8));
-  t.orientation += cue * rng.uniform(-M_PI / 2, M_PI / 2);
-  // A shared colour shift (tint or lightness) plus small per-colour changes.
-  Rgb shift{rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)};
-  const double light = rng.uniform(-1, 1);
+  // Every drift has a magnitude of its own and a random sign, so the cue sets how visible the object
+  // is: drawing each from a range around zero left some objects invisible at any cue.
+  auto sign = [&rng] { return rng.chance(0.5) ? 1.0 : -1.0; };
+  t.scale *= std::exp(cue * sign() * rng.uniform(0.3, 0.8));
+  t.orientation += cue * sign() * rng.uniform(M_PI / 8, M_PI / 2);
+  // A tint (a random colour direction) plus a lightness change, and small per-colour changes.
+  Rgb tint{};
+  double norm = 0;
+  while (norm < 0.25) {
+    for (double& v : tint) v = rng.uniform(-1, 1);
+    norm = std::sqrt(tint[0] * tint[0] + tint[1] * tint[1] + tint[2] * tint[2]);
+  }
+  const double light = sign() * rng.uniform(0.4, 1.0);
   for (Rgb& c : t.palette)
-    for (int k = 0; k < 3; ++k) c[k] = clamp01(c[k] + cue * (0.18 * shift[k] + 0.2 * light + rng.uniform(-0.05, 0.05)));
+    for (int k = 0; k < 3; ++k)
+      c[k] = clamp01(c[k] + cue * (0.2 * tint[k] / norm + 0.2 * light + rng.uniform(-0.05, 0.05)));
   return t;
 }
 

@@ -16,6 +16,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/random.h"
 #include "engine/system_info.h"
+#include "layers/precise_bn.h"
 #include "models/checkpoint.h"
 #include "models/inference.h"
 #include "models/loss.h"
@@ -84,6 +85,13 @@ struct Trainer::State {
   }
 
   // ---- set-up ----
+  data::SyntheticConfig synthetic_config() const {
+    data::SyntheticConfig c;
+    c.cue_min = cfg.train.synthetic_cue[0];
+    c.cue_max = cfg.train.synthetic_cue[1];
+    return c;
+  }
+
   void setup_data() {
     const int64_t size = cfg.image_size;
     synthetic = opts.data.empty() && !opts.train_dataset;
@@ -94,8 +102,10 @@ struct Trainer::State {
       say("data       " + train_data->name() + ": " + std::to_string(train_data->size()) + " images; validation " +
           val_data->name() + ": " + std::to_string(val_data->size()));
     } else if (synthetic) {
-      val_data = std::make_shared<data::SyntheticDataset>("val", cfg.train.val_size, size, size, cfg.train.seed);
-      train_data = std::make_shared<data::SyntheticDataset>("train", cfg.train.synthetic_size, size, size, cfg.train.seed);
+      val_data = std::make_shared<data::SyntheticDataset>("val", cfg.train.val_size, size, size, cfg.train.seed,
+                                                          synthetic_config());
+      train_data = std::make_shared<data::SyntheticDataset>("train", cfg.train.synthetic_size, size, size, cfg.train.seed,
+                                                            synthetic_config());
       say("data       built-in synthetic scenes: " + std::to_string(cfg.train.synthetic_size) +
           " fresh training scenes per epoch, " + std::to_string(cfg.train.val_size) + " validation scenes");
     } else {
@@ -126,7 +136,8 @@ struct Trainer::State {
   std::shared_ptr<const data::Dataset> epoch_data(int64_t e) const {
     if (!synthetic || opts.overfit_batch) return train_data;
     return std::make_shared<data::SyntheticDataset>("train", cfg.train.synthetic_size, cfg.image_size, cfg.image_size,
-                                                    engine::random_bits(cfg.train.seed, 1000 + (uint64_t)e));
+                                                    engine::random_bits(cfg.train.seed, 1000 + (uint64_t)e),
+                                                    synthetic_config());
   }
 
   void setup_model() {
@@ -226,9 +237,42 @@ struct Trainer::State {
     return io;
   }
 
+  // Precise BN (train.precise_bn_batches): the evaluated model's BatchNorm statistics recomputed over
+  // fixed training batches with its current weights. Everything else the forward moves (the MoE
+  // balancing buffers) is put back; a frozen backbone keeps its statistics.
+  void recalibrate_batch_norm(CamoXpert& m) {
+    const int64_t batches = std::min(cfg.train.precise_bn_batches, train_data->size() / cfg.train.batch);
+    if (batches <= 0) return;
+    std::vector<std::pair<Tensor, Tensor>> kept;
+    for (const auto& [name, b] : m.named_buffers()) {
+      const bool bn_stat = name.size() > 12 && (name.compare(name.size() - 12, 12, "running_mean") == 0 ||
+                                                name.compare(name.size() - 11, 11, "running_var") == 0);
+      if (!bn_stat) kept.emplace_back(b, b.clone());
+    }
+    data::LoaderOptions lo;
+    lo.batch_size = cfg.train.batch;
+    lo.height = lo.width = cfg.image_size;
+    lo.workers = opts.workers;
+    lo.seed = cfg.train.seed ^ 0x9b5c1e3dull;  // its own fixed batches, whatever the training order
+    lo.device = opts.device;
+    data::DataLoader loader(train_data, lo);
+    loader.start_epoch(0);
+    autograd::NoGradGuard no_grad;
+    m.train();
+    if (epoch < cfg.train.freeze_backbone_epochs) m.backbone().eval();
+    layers::recalibrate_batch_norm(m, batches, [&](int64_t) {
+      std::optional<data::Batch> b = loader.next();
+      CUTTLE_CHECK(b.has_value(), "precise BN: the training data ended early");
+      m.forward(Var(b->images.to(opts.device)));
+    });
+    m.eval();
+    for (auto& [live, saved] : kept) live.copy_(saved);
+  }
+
   data::metrics::DatasetMetrics validate(const char* label) {
     EvalScope scope(*this);
     CamoXpert& m = scope.model;
+    recalibrate_batch_norm(m);
     for (int64_t s = 0; s < 4; ++s) m.moe(s).reset_stats();
     const InferenceOptions io = inference_options();
     ProgressBar bar(std::string("  ") + label, val_data->size());

@@ -58,14 +58,14 @@ TEST_CASE("synthetic scenes of any size and aspect ratio") {
   }
   CHECK_THROWS_AS(data::generate_synthetic(1, 4, 64), cuttle::Error);
   data::SyntheticConfig bad;
-  bad.cue = 1.5;
+  bad.cue_max = 1.5;
   CHECK_THROWS_AS(data::generate_synthetic(1, 32, 32, bad), cuttle::Error);
 }
 
 TEST_CASE("the cue changes the object and leaves the background and the mask alone") {
   data::SyntheticConfig lo, hi;
-  lo.cue = 0.0;
-  hi.cue = 1.0;
+  lo.cue_min = lo.cue_max = 0.0;
+  hi.cue_min = hi.cue_max = 1.0;
   int compared = 0;
   for (int i = 0; i < 10; ++i) {
     const uint64_t seed = data::synthetic_seed(4, "train", i);

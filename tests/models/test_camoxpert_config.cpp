@@ -42,6 +42,9 @@ TEST_SUITE("models") {
                          doctest::Contains("Nope"), cuttle::Error);
     CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"backbone", {{"type", "resnet"}}}}, "my.json"),
                          doctest::Contains("resnet"), cuttle::Error);
+    for (const json& cue : {json{0.5, 0.2}, json{0.1}, json{-0.1, 0.5}, json{0.2, 1.5}})
+      CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"train", {{"synthetic_cue", cue}}}}, "my.json"),
+                           doctest::Contains("train.synthetic_cue"), cuttle::Error);
   }
 
   TEST_CASE("camoxpert config round trips through json") {
@@ -50,6 +53,7 @@ TEST_SUITE("models") {
     c.moe.experts = {"Texture", "Texture", "CODEdge"};
     c.loss.deep = 0.7;
     c.train.steps = 123;
+    c.train.synthetic_cue = {0.1, 0.6};
     models::CamoXpertConfig d = models::parse_camoxpert_config(models::to_json(c), "round trip");
     CHECK(models::to_json(d) == models::to_json(c));
   }
@@ -59,10 +63,11 @@ TEST_SUITE("models") {
     models::CamoXpertConfig tiny = models::load_camoxpert_config(dir + "camoxpert-tiny.json");
     CHECK(tiny.backbone.type == "small_cnn");
     CHECK(tiny.backbone.dims == std::vector<int64_t>{16, 32, 64, 128});
-    CHECK(tiny.head_width == 32);
+    CHECK(tiny.head_width == 16);
     CHECK(tiny.image_size == 128);
     CHECK(tiny.train.lr == 2e-3);
-    CHECK(tiny.train.batch == 8);
+    CHECK(tiny.train.batch == 16);
+    CHECK(tiny.train.synthetic_cue == std::vector<double>{0.3, 1.0});
     models::CamoXpertConfig b2 = models::load_camoxpert_config(dir + "camoxpert-pvt-b2.json");
     CHECK(b2.backbone.type == "pvt_v2_b2");
     CHECK(b2.backbone.dims == std::vector<int64_t>{64, 128, 320, 512});
