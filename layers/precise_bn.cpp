@@ -1,5 +1,6 @@
 #include "layers/precise_bn.h"
 
+#include <set>
 #include <vector>
 
 #include "engine/error.h"
@@ -25,17 +26,26 @@ void recalibrate_batch_norm(Module& model, int64_t batches, const std::function<
   collect(model, bns);
   struct Slot {
     double momentum;
-    engine::Tensor tracked_before, mean_sum, var_sum;
+    engine::Tensor mean_sum, var_sum;
     int64_t last_tracked = 0, count = 0;
   };
+  // Every other buffer the forward moves (an MoE's balancing bias and usage) is put back at the end.
+  std::set<const void*> bn_stats;
+  for (BatchNorm2d* bn : bns)
+    if (bn->options().track_running_stats) {
+      bn_stats.insert(bn->running_mean().raw_data());
+      bn_stats.insert(bn->running_var().raw_data());
+    }
+  std::vector<std::pair<engine::Tensor, engine::Tensor>> others;  // live buffer, its value before
+  for (const auto& [name, b] : model.named_buffers())
+    if (!bn_stats.count(b.raw_data())) others.emplace_back(b, b.clone());
   std::vector<Slot> slots;
   for (BatchNorm2d* bn : bns) {
     if (!bn->options().track_running_stats) {
       slots.push_back({});
       continue;
     }
-    Slot s{bn->options().momentum, bn->num_batches_tracked().clone(), bn->running_mean().zeros_like(),
-           bn->running_var().zeros_like()};
+    Slot s{bn->options().momentum, bn->running_mean().zeros_like(), bn->running_var().zeros_like()};
     s.last_tracked = tracked(*bn);
     bn->set_momentum(1.0);  // running statistics = the last batch's, read after each call
     slots.push_back(std::move(s));
@@ -61,11 +71,11 @@ void recalibrate_batch_norm(Module& model, int64_t batches, const std::function<
       if (slots[k].mean_sum.defined()) bns[k]->set_momentum(slots[k].momentum);
     throw;
   }
+  for (auto& [live, before] : others) live.copy_(before);  // num_batches_tracked among them
   for (size_t k = 0; k < bns.size(); ++k) {
     Slot& s = slots[k];
     if (!s.mean_sum.defined()) continue;
     bns[k]->set_momentum(s.momentum);
-    bns[k]->num_batches_tracked().copy_(s.tracked_before);
     if (s.count == 0) continue;
     engine::mul_scalar_(s.mean_sum, 1.0 / s.count);
     engine::mul_scalar_(s.var_sum, 1.0 / s.count);

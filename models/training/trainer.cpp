@@ -237,25 +237,25 @@ struct Trainer::State {
     return io;
   }
 
-  // Precise BN (train.precise_bn_batches): the evaluated model's BatchNorm statistics recomputed over
-  // fixed training batches with its current weights. Everything else the forward moves (the MoE
-  // balancing buffers) is put back; a frozen backbone keeps its statistics.
-  void recalibrate_batch_norm(CamoXpert& m) {
-    const int64_t batches = std::min(cfg.train.precise_bn_batches, train_data->size() / cfg.train.batch);
-    if (batches <= 0) return;
-    std::vector<std::pair<Tensor, Tensor>> kept;
-    for (const auto& [name, b] : m.named_buffers()) {
-      const bool bn_stat = name.size() > 12 && (name.compare(name.size() - 12, 12, "running_mean") == 0 ||
-                                                name.compare(name.size() - 11, 11, "running_var") == 0);
-      if (!bn_stat) kept.emplace_back(b, b.clone());
-    }
+  // What both loaders share: batch, size, threads, seed and target device.
+  data::LoaderOptions loader_options(uint64_t seed) const {
     data::LoaderOptions lo;
     lo.batch_size = cfg.train.batch;
     lo.height = lo.width = cfg.image_size;
     lo.workers = opts.workers;
-    lo.seed = cfg.train.seed ^ 0x9b5c1e3dull;  // its own fixed batches, whatever the training order
+    lo.seed = seed;
     lo.device = opts.device;
-    data::DataLoader loader(train_data, lo);
+    return lo;
+  }
+
+  // Precise BN (train.precise_bn_batches): the evaluated model's BatchNorm statistics recomputed over
+  // fixed training batches with its current weights (layers::recalibrate_batch_norm puts back every
+  // other buffer the forward moves); a frozen backbone keeps its statistics.
+  void recalibrate_batch_norm(CamoXpert& m) {
+    const int64_t batches = std::min(cfg.train.precise_bn_batches, train_data->size() / cfg.train.batch);
+    if (batches <= 0) return;
+    // Its own fixed batches, whatever the training order.
+    data::DataLoader loader(train_data, loader_options(cfg.train.seed ^ 0x9b5c1e3dull));
     loader.start_epoch(0);
     autograd::NoGradGuard no_grad;
     m.train();
@@ -266,7 +266,6 @@ struct Trainer::State {
       m.forward(Var(b->images.to(opts.device)));
     });
     m.eval();
-    for (auto& [live, saved] : kept) live.copy_(saved);
   }
 
   data::metrics::DatasetMetrics validate(const char* label) {
@@ -399,14 +398,9 @@ TrainResult Trainer::run() {
   }
   s.result.run_dir = s.run_dir;
 
-  data::LoaderOptions lo;
-  lo.batch_size = cfg.train.batch;
-  lo.height = lo.width = cfg.image_size;
+  data::LoaderOptions lo = s.loader_options(cfg.train.seed);
   lo.shuffle = !s.opts.overfit_batch;
   lo.augment = !s.opts.overfit_batch;
-  lo.workers = s.opts.workers;
-  lo.seed = cfg.train.seed;
-  lo.device = s.opts.device;
   std::optional<data::Batch> fixed;
   if (s.opts.overfit_batch) fixed = data::load_batch(*s.train_data, 0, cfg.train.batch, lo);
 

@@ -86,8 +86,9 @@ TEST_CASE("the cue changes the object and leaves the background and the mask alo
           }
         for (int k = 0; k < 3; ++k) {
           const size_t j = (size_t)(k * 4096 + y * 64 + x);
-          // Within two 8-bit levels: the tails of the feathered outline and the blur reach a little
-          // further than 9 pixels where the cue-1 colour shift is large.
+          // Within two 8-bit levels: inside_distance measures between 1/stretch and stretch pixels per
+          // unit, so along an elongated object's long axis the feathered outline and the blur reach a
+          // little beyond 9 pixels, where cue 1's larger colour shift shows.
           if (!near) CHECK(std::abs(ia[j] - ib[j]) < 2.0f / 255);
           if (m[y * 64 + x]) {
             inside_diff += std::abs(ia[j] - ib[j]);
