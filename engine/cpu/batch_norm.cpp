@@ -2,6 +2,7 @@
 // sample by sample, so every statistic is summed in the same order whatever the thread count.
 #include <cmath>
 
+#include "engine/cpu/lane_sum.h"
 #include "engine/cpu/norm_common.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/norm.h"
@@ -73,11 +74,14 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
         if (training) {
           double sum = 0, sq = 0;  // two passes: the mean first, then squared deviations
           for_channel_rows(g, c, [&](int64_t o, int64_t len) {
-            for (int64_t i = 0; i < len; ++i) sum += px[o + i];
+            sum += cpu::lane_sum(len, [&](int64_t i) { return px[o + i]; });
           });
           mean = sum / M;
           for_channel_rows(g, c, [&](int64_t o, int64_t len) {
-            for (int64_t i = 0; i < len; ++i) sq += (px[o + i] - mean) * (px[o + i] - mean);
+            sq += cpu::lane_sum(len, [&](int64_t i) {
+              const double d = px[o + i] - mean;
+              return d * d;
+            });
           });
           var = sq / M;
           if (rm) {
@@ -139,10 +143,8 @@ NormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Ten
         const double mean = pm[c], invstd = pi[c], w = pw ? pw[c] : 1.0;
         double sum_g = 0, sum_gx = 0;  // sum(g), sum(g * (x - mean))
         for_channel_rows(g, c, [&](int64_t o, int64_t len) {
-          for (int64_t i = 0; i < len; ++i) {
-            sum_g += pg[o + i];
-            sum_gx += pg[o + i] * (px[o + i] - mean);
-          }
+          sum_g += cpu::lane_sum(len, [&](int64_t i) { return pg[o + i]; });
+          sum_gx += cpu::lane_sum(len, [&](int64_t i) { return pg[o + i] * (px[o + i] - mean); });
         });
         if (gw) gw[c] = static_cast<T>(sum_gx * invstd);
         if (gb) gb[c] = static_cast<T>(sum_g);

@@ -7,6 +7,7 @@
 #include "engine/cpu/conv_geometry.h"
 #include "engine/cpu/cpu_only.h"
 #include "engine/cpu/gemm.h"
+#include "engine/cpu/lane_sum.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/conv_bias.h"
 #include "engine/cuda/cudnn_conv.h"
@@ -44,7 +45,8 @@ namespace {
 
 int64_t row_grain(int64_t row_len) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, row_len)); }
 
-// col[K x P] of one group of one sample; `x` points at the group's first channel.
+// col[K x P] of one group of one sample; `x` points at the group's first channel. Threaded over rows
+// for a single image; inside the by-sample split below it runs on the calling thread.
 template <typename T>
 void im2col(const T* x, const ConvGeom& g, T* col) {
   const int64_t taps = g.kh * g.kw;
@@ -64,14 +66,17 @@ void im2col(const T* x, const ConvGeom& g, T* col) {
         }
         const T* xr = xc + ih * g.W + col_off;
         std::fill(out, out + ow0, T(0));
-        for (int64_t ow = ow0; ow < ow1; ++ow) out[ow] = xr[ow * g.sw];
+        if (g.sw == 1) std::copy(xr + ow0, xr + ow1, out + ow0);  // contiguous: a memcpy
+        else
+          for (int64_t ow = ow0; ow < ow1; ++ow) out[ow] = xr[ow * g.sw];
         std::fill(out + ow1, out + g.OW, T(0));
       }
     }
   });
 }
 
-// Adds col[K x P] back into the group's input channels (overwriting them); one thread per channel.
+// Adds col[K x P] back into the group's input channels (overwriting them); threaded over channels
+// like im2col.
 template <typename T>
 void col2im(const T* col, const ConvGeom& g, T* x) {
   const int64_t taps = g.kh * g.kw;
@@ -89,61 +94,131 @@ void col2im(const T* col, const ConvGeom& g, T* x) {
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           T* xr = xc + (oh * g.sh + row_off) * g.W + col_off;
           const T* in = cr + oh * g.OW;
-          for (int64_t ow = ow0; ow < ow1; ++ow) xr[ow * g.sw] += in[ow];
+          if (g.sw == 1)
+            for (int64_t ow = ow0; ow < ow1; ++ow) xr[ow] += in[ow];
+          else
+            for (int64_t ow = ow0; ow < ow1; ++ow) xr[ow * g.sw] += in[ow];
         }
       }
     }
   });
 }
 
+// One single-threaded product C (+)= op(A) op(B) over the whole matrices (no tiling).
+template <typename T>
+void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+                 int64_t ldb, T* c, int64_t ldc, bool accumulate) {
+  cpu::gemm_tile<T>(m, n, k, {a, lda, trans_a}, {b, ldb, trans_b}, c, ldc, accumulate);
+}
+
+// Work split of the GEMM paths. A batch gives each thread whole samples: one parallel region per
+// convolution, each sample's im2col stays in that thread's cache, and Eigen packs the weights once per
+// sample instead of once per output tile. A single image (inference) has no samples to share, so its
+// GEMMs are tiled over the threads instead. Both splits depend on the shapes alone, never on the
+// thread count, so results are bit-identical for any number of threads.
+bool split_by_sample(const ConvGeom& g) { return g.N >= 2; }
+
 template <typename T>
 void forward_gemm(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
-  std::vector<T> col(g.is_pointwise() ? 0 : g.K * g.P);
-  for (int64_t n = 0; n < g.N; ++n)
+  cpu::disable_eigen_threads();
+  auto sample = [&](int64_t n, T* col, bool tiled) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
       const T* xg = x + (n * g.C + gr * g.Cg) * g.H * g.W;
       const T* cols = xg;
       if (!g.is_pointwise()) {
-        im2col(xg, g, col.data());
-        cols = col.data();
+        im2col(xg, g, col);
+        cols = col;
       }
       T* yg = y + (n * g.O + gr * g.Og) * g.P;
       if (b)
         for (int64_t o = 0; o < g.Og; ++o) std::fill(yg + o * g.P, yg + (o + 1) * g.P, b[gr * g.Og + o]);
-      cpu::gemm<T>(false, false, g.Og, g.P, g.K, w + gr * g.Og * g.K, g.K, cols, g.P, yg, g.P, b != nullptr);
+      const T* wg = w + gr * g.Og * g.K;
+      if (tiled) cpu::gemm<T>(false, false, g.Og, g.P, g.K, wg, g.K, cols, g.P, yg, g.P, b != nullptr);
+      else gemm_serial<T>(false, false, g.Og, g.P, g.K, wg, g.K, cols, g.P, yg, g.P, b != nullptr);
     }
+  };
+  const int64_t col_size = g.is_pointwise() ? 0 : g.K * g.P;
+  if (!split_by_sample(g)) {
+    std::vector<T> col(col_size);
+    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data(), true);
+    return;
+  }
+  parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
+    std::vector<T> col(col_size);
+    for (int64_t n = n0; n < n1; ++n) sample(n, col.data(), false);
+  });
 }
 
 template <typename T>
 void backward_input_gemm(const T* gy, const T* w, T* gx, const ConvGeom& g) {
-  std::vector<T> col(g.is_pointwise() ? 0 : g.K * g.P);
-  for (int64_t n = 0; n < g.N; ++n)
+  cpu::disable_eigen_threads();
+  auto sample = [&](int64_t n, T* col, bool tiled) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
       T* gxg = gx + (n * g.C + gr * g.Cg) * g.H * g.W;
-      T* cols = g.is_pointwise() ? gxg : col.data();
+      T* cols = g.is_pointwise() ? gxg : col;
       // cols[K x P] = W_g^T [K x Og] * gy_g [Og x P]
-      cpu::gemm<T>(true, false, g.K, g.P, g.Og, w + gr * g.Og * g.K, g.K, gy + (n * g.O + gr * g.Og) * g.P, g.P,
-                   cols, g.P, false);
+      const T* wg = w + gr * g.Og * g.K;
+      const T* gyg = gy + (n * g.O + gr * g.Og) * g.P;
+      if (tiled) cpu::gemm<T>(true, false, g.K, g.P, g.Og, wg, g.K, gyg, g.P, cols, g.P, false);
+      else gemm_serial<T>(true, false, g.K, g.P, g.Og, wg, g.K, gyg, g.P, cols, g.P, false);
       if (!g.is_pointwise()) col2im(cols, g, gxg);
     }
+  };
+  const int64_t col_size = g.is_pointwise() ? 0 : g.K * g.P;
+  if (!split_by_sample(g)) {
+    std::vector<T> col(col_size);
+    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data(), true);
+    return;
+  }
+  parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
+    std::vector<T> col(col_size);
+    for (int64_t n = n0; n < n1; ++n) sample(n, col.data(), false);
+  });
 }
+
+// The weight gradient sums over samples. By sample, the batch is cut into a fixed number of parts
+// (a function of N only); each part accumulates its samples into its own partial gradient, and the
+// partials are added in part order, so the summation order never depends on the thread count.
+constexpr int64_t kWeightGradParts = 8;
 
 template <typename T>
 void backward_weight_gemm(const T* gy, const T* x, T* gw, const ConvGeom& g) {
-  std::vector<T> col(g.is_pointwise() ? 0 : g.K * g.P);
-  std::fill(gw, gw + g.O * g.K, T(0));
-  for (int64_t n = 0; n < g.N; ++n)
+  cpu::disable_eigen_threads();
+  // gw_g [Og x K] += gy_g [Og x P] * cols^T [P x K] for sample n, into out (all groups, [O x K]).
+  auto sample = [&](int64_t n, T* col, T* out, bool tiled) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
       const T* xg = x + (n * g.C + gr * g.Cg) * g.H * g.W;
       const T* cols = xg;
       if (!g.is_pointwise()) {
-        im2col(xg, g, col.data());
-        cols = col.data();
+        im2col(xg, g, col);
+        cols = col;
       }
-      // gw_g [Og x K] += gy_g [Og x P] * cols^T [P x K]
-      cpu::gemm<T>(false, true, g.Og, g.K, g.P, gy + (n * g.O + gr * g.Og) * g.P, g.P, cols, g.P,
-                   gw + gr * g.Og * g.K, g.K, true);
+      const T* gyg = gy + (n * g.O + gr * g.Og) * g.P;
+      T* og = out + gr * g.Og * g.K;
+      if (tiled) cpu::gemm<T>(false, true, g.Og, g.K, g.P, gyg, g.P, cols, g.P, og, g.K, true);
+      else gemm_serial<T>(false, true, g.Og, g.K, g.P, gyg, g.P, cols, g.P, og, g.K, true);
     }
+  };
+  const int64_t col_size = g.is_pointwise() ? 0 : g.K * g.P, wsize = g.O * g.K;
+  std::fill(gw, gw + wsize, T(0));
+  if (!split_by_sample(g)) {
+    std::vector<T> col(col_size);
+    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data(), gw, true);
+    return;
+  }
+  const int64_t parts = std::min(g.N, kWeightGradParts);
+  std::vector<T> partial((parts - 1) * wsize, T(0));  // part 0 accumulates into gw itself
+  parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
+    std::vector<T> col(col_size);
+    for (int64_t part = p0; part < p1; ++part) {
+      T* out = part == 0 ? gw : partial.data() + (part - 1) * wsize;
+      for (int64_t n = g.N * part / parts; n < g.N * (part + 1) / parts; ++n) sample(n, col.data(), out, false);
+    }
+  });
+  for (int64_t part = 1; part < parts; ++part) {
+    const T* src = partial.data() + (part - 1) * wsize;
+    for (int64_t i = 0; i < wsize; ++i) gw[i] += src[i];
+  }
 }
 
 void check_grad_out(const char* op, const Tensor& grad_out, const Shape& want) {
@@ -226,7 +301,7 @@ Tensor conv2d_backward_bias(const Tensor& grad_out) {
         double acc = 0;
         for (int64_t n = 0; n < N; ++n) {
           const T* r = gy + (n * O + o) * P;
-          for (int64_t i = 0; i < P; ++i) acc += (double)r[i];
+          acc += cpu::lane_sum(P, [&](int64_t i) { return r[i]; });
         }
         out[o] = (T)acc;
       }

@@ -126,21 +126,28 @@ TEST_CASE("conv2d output size and validation messages") {
 }
 
 TEST_CASE("conv2d results do not depend on the thread count") {
-  // Depth 64*3*3 = 576 and 32x32 pixels: Eigen runs multi-threaded and would block the depth.
-  Tensor x = randn({2, 64, 32, 32}, 5, DType::f32), w = randn({32, 64, 3, 3}, 6, DType::f32);
-  const Conv2dParams p{1, 1, 1, 1, 1, 1, 1};
-  auto run = [&] {
-    Tensor y = eng::conv2d(x, w, Tensor(), p);
-    return std::vector<Tensor>{y, eng::conv2d_backward_input(y, w, x.shape(), p),
-                               eng::conv2d_backward_weight(y, x, w.shape(), p)};
-  };
-  const int saved = eng::num_threads();
-  eng::set_num_threads(1);
-  std::vector<Tensor> one = run();
-  eng::set_num_threads(std::max(2, saved));
-  std::vector<Tensor> many = run();
-  eng::set_num_threads(saved);
-  for (size_t i = 0; i < one.size(); ++i) CHECK(one[i].to_vector<float>() == many[i].to_vector<float>());
+  // Depth 64*3*3 = 576 and 32x32 pixels. Batch 1 takes the path that tiles each GEMM over the threads;
+  // batches 2 and 5 split whole samples over them (5: uneven shares, and weight-gradient parts of
+  // unequal size).
+  for (int64_t batch : {1, 2, 5}) {
+    CAPTURE(batch);
+    Tensor x = randn({batch, 64, 32, 32}, 5, DType::f32), w = randn({32, 64, 3, 3}, 6, DType::f32);
+    const Conv2dParams p{1, 1, 1, 1, 1, 1, 1};
+    auto run = [&] {
+      Tensor y = eng::conv2d(x, w, Tensor(), p);
+      return std::vector<Tensor>{y, eng::conv2d_backward_input(y, w, x.shape(), p),
+                                 eng::conv2d_backward_weight(y, x, w.shape(), p)};
+    };
+    const int saved = eng::num_threads();
+    eng::set_num_threads(1);
+    std::vector<Tensor> one = run();
+    for (int threads : {2, 3}) {
+      eng::set_num_threads(threads);
+      std::vector<Tensor> many = run();
+      for (size_t i = 0; i < one.size(); ++i) CHECK(one[i].to_vector<float>() == many[i].to_vector<float>());
+    }
+    eng::set_num_threads(saved);
+  }
 }
 
 }
