@@ -139,6 +139,8 @@ int main(int argc, char** argv) {
     CUTTLE_CHECK(threshold > 0 && threshold < 1, "--threshold must lie in (0, 1)");
     const engine::Device device = engine::parse_device(device_name);
     models::TrainedModel t = models::load_trained_model(checkpoint, device, config);
+    // The math its training validated with, so the metrics here equal the run's on the same images.
+    engine::set_cuda_math(t.config.train.tf32, false);
     std::printf("model      %s from %s\ndevice     %s\n", t.config.name.c_str(), t.checkpoint.c_str(),
                 engine::describe_device(device).c_str());
     models::InferenceOptions io;

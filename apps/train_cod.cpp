@@ -43,6 +43,7 @@ std::string timestamp() {
 // The field's table for the best checkpoint of `run_dir` on every test set of `roots`.
 void evaluate_test_sets(const std::string& run_dir, const std::vector<std::string>& roots, engine::Device device) {
   models::TrainedModel t = models::load_trained_model(run_dir, device);
+  engine::set_cuda_math(t.config.train.tf32, false);
   const models::CamoXpertConfig& cfg = t.config;
   const std::string& ckpt = t.checkpoint;
   auto& model = t.model;

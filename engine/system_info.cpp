@@ -13,6 +13,8 @@
 #include <cublas_v2.h>
 #include <cudnn.h>
 #include "engine/cuda/caching_allocator.h"
+#include "engine/cuda/cublas.h"
+#include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/runtime.h"
 #endif
 
@@ -111,6 +113,24 @@ nlohmann::json memory_stats(Device device) {
   }
 #endif
   return {{"host_cache_mib", host_cache_stats().cached_bytes / kMiB}};
+}
+
+void reset_peak_memory(Device device) {
+#ifdef CUTTLE_WITH_CUDA
+  if (device.is_cuda()) cuda::reset_peak(device.index);
+#else
+  (void)device;
+#endif
+}
+
+void set_cuda_math(bool tf32, bool deterministic) {
+#ifdef CUTTLE_WITH_CUDA
+  cuda::set_allow_tf32(tf32);
+  cuda::set_cudnn_deterministic(deterministic);
+#else
+  (void)tf32;
+  (void)deterministic;
+#endif
 }
 
 }  // namespace cuttle::engine

@@ -18,5 +18,11 @@ nlohmann::json provenance(Device device);
 // Memory in use on `device`, in MiB: the CUDA allocator's allocated/reserved/peak, or the host block
 // cache's size on the CPU.
 nlohmann::json memory_stats(Device device);
+// Resets the peak of memory_stats (the CUDA allocator's high-water mark; nothing on the CPU).
+void reset_peak_memory(Device device);
+
+// The math the CUDA backend may use for f32: TF32 tensor cores in convolutions and GEMMs, and only
+// the cuDNN algorithms that are deterministic. No effect in a build without CUDA.
+void set_cuda_math(bool tf32, bool deterministic);
 
 }  // namespace cuttle::engine

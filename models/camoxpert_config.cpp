@@ -157,6 +157,7 @@ CamoXpertConfig parse_camoxpert_config(const json& j, const std::string& source)
     r.get("synthetic_cue", c.train.synthetic_cue);
     r.get("accumulate", c.train.accumulate);
     r.get("precise_bn_batches", c.train.precise_bn_batches);
+    r.get("tf32", c.train.tf32);
     r.get("seed", c.train.seed);
     r.finish();
   }
@@ -201,7 +202,7 @@ json to_json(const CamoXpertConfig& c) {
         {"clip", t.clip}, {"ema", t.ema}, {"ema_decay", t.ema_decay},
         {"freeze_backbone_epochs", t.freeze_backbone_epochs}, {"val_size", t.val_size},
         {"synthetic_size", t.synthetic_size}, {"synthetic_cue", t.synthetic_cue}, {"accumulate", t.accumulate},
-        {"precise_bn_batches", t.precise_bn_batches}, {"seed", t.seed}}},
+        {"precise_bn_batches", t.precise_bn_batches}, {"tf32", t.tf32}, {"seed", t.seed}}},
   };
 }
 

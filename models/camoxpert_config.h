@@ -63,6 +63,7 @@ struct TrainConfig {
   std::vector<double> synthetic_cue{0.3, 1.0};  // [min, max] of the per-scene camouflage cue (0 hardest)
   int64_t accumulate = 1;            // micro-batches per optimizer step (gradient accumulation)
   int64_t precise_bn_batches = 0;    // before each validation, BN statistics recomputed over this many batches
+  bool tf32 = true;                  // CUDA: f32 convolutions and GEMMs on TF32 tensor cores (the recipe)
   uint64_t seed = 0;
 };
 

@@ -2,8 +2,9 @@
 # Runs on the GPU machine against a build folder made with -DCUTTLE_CUDA=ON (default build-cuda/,
 # built on a development machine with -DCMAKE_CUDA_ARCHITECTURES=90 and carried over): device facts,
 # the gpu-labelled tests, the whole suite on that build, compute-sanitizer memcheck over the
-# gpu-sanitize subset, the op benchmarks of cuttle and PyTorch on the model's shapes, a summary, and the
-# benchmark comparison table last.
+# gpu-sanitize subset, the op benchmarks of cuttle and PyTorch on the model's shapes, the MoE and
+# attention benchmarks of both, the whole-model benchmark of both, a summary, and the two benchmark
+# comparison tables last.
 # gpu-sanitize: the test cases of the doctest suite "gpu" whose names start with "sanitize:" (a test
 # case has one suite, and the gpu label must stay on every GPU test): small shapes, a few minutes under
 # memcheck. Run them alone with: cuttle_tests -ts=gpu -tc='sanitize:*'. API errors are not reported:
@@ -36,6 +37,28 @@ if python3 -c 'import torch' 2>/dev/null; then
 else
   summary+=("SKIP  op benchmarks (PyTorch): python3 cannot import torch")
 fi
+# MoE (batched / per_sample / dense_soft, frozen uniform routing) and attention, forward+backward in training
+# mode: apps/bench_moe.cpp and its PyTorch twin tools/bench_moe_torch.py, the same rows, TF32 off on both.
+rm -f "$bench_dir/moe_cuttle.tsv" "$bench_dir/moe_torch.tsv"
+if [ -x "$build/bin/bench_moe" ]; then
+  run "MoE and attention benchmarks (cuttle)" "$build/bin/bench_moe" --device cuda --tf32 off --tsv "$bench_dir/moe_cuttle.tsv"
+else
+  summary+=("SKIP  MoE and attention benchmarks (cuttle): $build/bin/bench_moe not built")
+fi
+if python3 -c 'import torch' 2>/dev/null; then
+  run "MoE and attention benchmarks (PyTorch)" python3 tools/bench_moe_torch.py --device cuda --tf32 off --tsv "$bench_dir/moe_torch.tsv"
+else
+  summary+=("SKIP  MoE and attention benchmarks (PyTorch): python3 cannot import torch")
+fi
+# The whole model (apps/bench_cod.cpp, tools/bench_cod_torch.py): camoxpert-pvt-b2 at 352x352, training
+# step and inference at batch 16 and 1, f32 with TF32 on both sides (the recipe's precision).
+rm -f "$bench_dir/cod_cuttle.tsv"
+if [ -x "$build/bin/bench_cod" ]; then
+  run "whole-model benchmark (cuttle)" "$build/bin/bench_cod" --device cuda --tsv "$bench_dir/cod_cuttle.tsv"
+fi
+if python3 -c 'import torch' 2>/dev/null && [ -s "$bench_dir/cod_cuttle.tsv" ]; then
+  run "whole-model benchmark (PyTorch) and comparison" python3 tools/bench_cod_torch.py --cuttle "$bench_dir/cod_cuttle.tsv"
+fi
 echo
 echo "== gpu_check summary =="
 printf '%s\n' "${summary[@]}"
@@ -43,4 +66,9 @@ if [ -s "$bench_dir/bench_cuttle.tsv" ]; then
   echo
   echo "== op benchmarks: cuttle vs PyTorch (median ms; ratio < 1: cuttle faster) =="
   python3 tools/bench_compare.py "$bench_dir/bench_cuttle.tsv" "$bench_dir/bench_torch.tsv"
+fi
+if [ -s "$bench_dir/moe_cuttle.tsv" ]; then
+  echo
+  echo "== MoE and attention benchmarks: cuttle vs PyTorch (forward+backward median ms; ratio < 1: cuttle faster) =="
+  python3 tools/bench_compare.py "$bench_dir/moe_cuttle.tsv" "$bench_dir/moe_torch.tsv"
 fi

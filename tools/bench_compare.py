@@ -3,6 +3,8 @@
 (PyTorch) on (op, input, pass) and prints one markdown table: both medians, the ratio cuttle/PyTorch
 (< 1: cuttle faster), and for memory-bound ops each side's effective bandwidth as a percentage of its
 own measured device-to-device copy. Standard library only; a missing PyTorch file gives n/a columns.
+Also joins apps/bench_moe's rows (tools/bench_moe_torch.py): with no copy row on either side the
+bandwidth columns are left out, and a peak_mib column adds each side's peak device memory.
 """
 import csv
 import sys
@@ -53,17 +55,26 @@ def main():
     cut, order = load(sys.argv[1])
     tor, torder = load(sys.argv[2] if len(sys.argv) > 2 else "")
     cref, tref = copy_gbs(cut), copy_gbs(tor)
+    bw = bool(cref or tref)
+    mem = any("peak_mib" in r for r in list(cut.values()) + list(tor.values()))
     gb = lambda v: f"{v:.0f} GB/s" if v else "n/a"
-    print(f"copy bandwidth (device to device): cuttle {gb(cref)}, PyTorch {gb(tref)}")
-    print()
-    print("| op | input | pass | cuttle ms | PyTorch ms | cuttle/PyTorch | cuttle % copy bw | PyTorch % copy bw |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    if bw:
+        print(f"copy bandwidth (device to device): cuttle {gb(cref)}, PyTorch {gb(tref)}")
+        print()
+    head = ["op", "input", "pass", "cuttle ms", "PyTorch ms", "cuttle/PyTorch"]
+    head += ["cuttle % copy bw", "PyTorch % copy bw"] if bw else []
+    head += ["cuttle peak MiB", "PyTorch peak MiB"] if mem else []
+    print("| " + " | ".join(head) + " |")
+    print("|---|---|---|" + "---:|" * (len(head) - 3))
     for key in order + [k for k in torder if k not in cut]:
         c, t = cut.get(key), tor.get(key)
         cm, tm = ms(c), ms(t)
         ratio = f"{cm / tm:.2f}" if cm and tm else "n/a"
         fmt = lambda v: f"{v:.3f}" if v else "n/a"
-        print(f"| {key[0]} | {key[1]} | {key[2]} | {fmt(cm)} | {fmt(tm)} | {ratio} | {pct(c, cref)} | {pct(t, tref)} |")
+        cells = [*key, fmt(cm), fmt(tm), ratio]
+        cells += [pct(c, cref), pct(t, tref)] if bw else []
+        cells += [(r or {}).get("peak_mib") or "-" for r in (c, t)] if mem else []
+        print("| " + " | ".join(cells) + " |")
     return 0
 
 

@@ -47,7 +47,8 @@ DEFAULTS = {
     "train": {"lr": 1e-4, "min_lr": 1e-6, "weight_decay": 1e-4, "beta1": 0.9, "beta2": 0.999, "warmup_steps": 0,
               "warmup_epochs": 5, "steps": 0, "epochs": 100, "batch": 16, "router_lr_scale": 0.1, "clip": 1.0,
               "ema": False, "ema_decay": 0.999, "freeze_backbone_epochs": 0, "val_size": 200, "seed": 0,
-              "synthetic_size": 2000, "synthetic_cue": [0.3, 1.0], "accumulate": 1, "precise_bn_batches": 0},
+              "synthetic_size": 2000, "synthetic_cue": [0.3, 1.0], "accumulate": 1, "precise_bn_batches": 0,
+              "tf32": True},
 }
 
 

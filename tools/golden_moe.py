@@ -73,13 +73,13 @@ class SparseMoETwin(nn.Module):
         probs = (logits + bias if self.bias_in_weights else logits).softmax(dim=1)
         w = probs.gather(1, idx)
         w = w / w.sum(dim=1, keepdim=True)
-        counts = np.bincount(idx.flatten().numpy(), minlength=E)
+        counts = np.bincount(idx.flatten().cpu().numpy(), minlength=E)
         share = counts.astype(np.float32) / np.float32(idx.numel())  # f32, as moe::selection_share
         if self.training and self.balance and self.frozen is None and self.mode == "batched":
             self.update_balance(share)
         self.aux_loss = None
         if self.aux and self.training:
-            f = torch.from_numpy(share).to(probs.dtype)
+            f = torch.from_numpy(share).to(probs)
             self.aux_loss = (probs.mean(0) * f).sum() * (self.aux_coefficient() * E)
         if self.mode == "batched":
             out = torch.zeros_like(x)

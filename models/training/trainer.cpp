@@ -375,7 +375,9 @@ TrainResult Trainer::run() {
   cfg.validate(cfg.name);
   const auto wall_start = Clock::now();
   s.say("device     " + engine::describe_device(s.opts.device));
-  s.say(std::string("precision  f32") + (s.opts.device.is_cuda() ? " (TF32 off)" : "") +
+  if (s.opts.device.is_cuda()) engine::set_cuda_math(cfg.train.tf32, s.opts.deterministic);
+  s.say(std::string("precision  f32") +
+        (s.opts.device.is_cuda() ? (cfg.train.tf32 ? " (TF32 tensor cores on)" : " (TF32 off)") : "") +
         (s.opts.deterministic ? ", deterministic" : ""));
   s.setup_data();
   s.setup_model();

@@ -54,8 +54,11 @@ TEST_SUITE("models") {
     c.loss.deep = 0.7;
     c.train.steps = 123;
     c.train.synthetic_cue = {0.1, 0.6};
+    c.train.tf32 = false;
     models::CamoXpertConfig d = models::parse_camoxpert_config(models::to_json(c), "round trip");
     CHECK(models::to_json(d) == models::to_json(c));
+    CHECK_FALSE(d.train.tf32);
+    CHECK(models::CamoXpertConfig().train.tf32);  // the recipe's precision by default
   }
 
   TEST_CASE("camoxpert shipped configs parse") {
@@ -65,7 +68,8 @@ TEST_SUITE("models") {
     CHECK(tiny.backbone.dims == std::vector<int64_t>{16, 32, 64, 128});
     CHECK(tiny.head_width == 16);
     CHECK(tiny.image_size == 128);
-    CHECK(tiny.train.lr == 2e-3);
+    CHECK(tiny.train.lr == 1.5e-3);
+    CHECK(tiny.train.steps == 600);
     CHECK(tiny.train.batch == 16);
     CHECK(tiny.train.synthetic_cue == std::vector<double>{0.3, 1.0});
     models::CamoXpertConfig b2 = models::load_camoxpert_config(dir + "camoxpert-pvt-b2.json");

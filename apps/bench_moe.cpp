@@ -1,0 +1,379 @@
+// bench_moe: speed benchmark of CamoXpert's mixture of experts and of its softmax attention, each row one
+// training step's forward + backward (BatchNorm in training, parameter and input gradients), timed with
+// apps/bench_timer.h (median of --reps calls after --warmup). Three lists in one run:
+//   moe        the four SparseMoE layers of camoxpert-pvt-b2 at its image size (expert pool and sr ratios
+//              built as models/camoxpert.cpp builds them), batch 16, top-k of the config, in the batched,
+//              per_sample and dense_soft modes
+//   original   the original CamoXpert's own benchmark shape: dim 288 on 22x22 maps, batch 1/4/8/16
+//   attention  PVTv2-b2 spatial-reduction attention per stage (the module, and its softmax(QK^T)V core)
+//              and the CODAttention expert at each MoE scale
+// Routing is frozen ("uniform", see uniform_routing) so the three modes run the same work every call.
+// tools/bench_moe_torch.py times the same rows in PyTorch; tools/bench_compare.py joins the two --tsv files.
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/bench_timer.h"
+#include "autograd/functions/attention.h"
+#include "engine/error.h"
+#include "engine/parallel.h"
+#include "engine/random.h"
+#include "engine/system_info.h"
+#include "layers/attention.h"
+#include "layers/experts/attention_experts.h"
+#include "layers/experts/registry.h"
+#include "layers/moe/sparse_moe.h"
+#include "models/backbones/pvt_v2.h"
+#include "models/camoxpert_config.h"
+#include "models/config_overrides.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/caching_allocator.h"
+#include "engine/cuda/cublas.h"
+#endif
+
+using namespace cuttle;
+using autograd::Var;
+using engine::Device;
+using engine::Tensor;
+
+namespace {
+
+namespace ag = cuttle::autograd;
+using Step = std::function<void()>;
+
+// The shapes of one run. Keep in step with SIZES in tools/bench_moe_torch.py.
+struct Sizes {
+  std::vector<int64_t> dims, maps;  // per MoE scale / PVT stage
+  int64_t batch;                    // moe and attention lists
+  int64_t orig_dim, orig_map;
+  std::vector<int64_t> orig_batches;
+};
+
+Sizes full_sizes(const models::CamoXpertConfig& c, int64_t batch) {
+  Sizes s{{}, {}, batch, 288, 22, {1, 4, 8, 16}};
+  for (int i = 0; i < 4; ++i) {
+    s.dims.push_back(c.backbone.dims.at((size_t)i));
+    s.maps.push_back(c.image_size / (int64_t(4) << i));
+  }
+  return s;
+}
+
+// Tiny shapes for a CPU smoke run; dims divisible by PVT-b2's heads (1, 2, 5, 8), maps by its sr ratios.
+Sizes quick_sizes() { return {{16, 32, 40, 64}, {16, 8, 4, 2}, 4, 32, 4, {1, 2, 4}}; }
+
+// "uniform" routing: selection slot j of the B*k slots goes to expert j % E, so every expert gets
+// floor or ceil of B*k/E samples; the k slots of a sample are consecutive, hence distinct (k <= E).
+// Which sample gets which slots is a seeded Fisher-Yates shuffle on splitmix64, mirrored exactly by
+// tools/bench_moe_torch.py, so both sides route every sample identically. Returns [B, k] row-major.
+std::vector<int64_t> uniform_routing(int64_t B, int64_t k, int64_t E, uint64_t seed) {
+  auto next = [&seed] {
+    uint64_t z = (seed += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  std::vector<int64_t> perm(B);
+  for (int64_t b = 0; b < B; ++b) perm[b] = b;
+  for (int64_t i = B - 1; i > 0; --i) std::swap(perm[i], perm[next() % (uint64_t)(i + 1)]);
+  std::vector<int64_t> idx(B * k);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < k; ++s) idx[perm[b] * k + s] = (b * k + s) % E;
+  return idx;
+}
+
+std::string routing_note(int64_t B, int64_t k, int64_t E) {
+  const std::vector<int64_t> idx = uniform_routing(B, k, E, 0);
+  std::vector<int64_t> count(E, 0);
+  for (int64_t e : idx) ++count[e];
+  std::string s = "B*k = " + std::to_string(B * k) + " selections over E = " + std::to_string(E) +
+                  " experts, samples per expert";
+  for (int64_t c : count) s += " " + std::to_string(c);
+  if ((B * k) % E) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " (B*k/E = %.2f is not an integer: as even as possible)", double(B * k) / E);
+    s += buf;
+  }
+  s += "; experts per sample:";
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < k; ++j) s += (j ? "," : " ") + std::to_string(idx[b * k + j]);
+  return s;
+}
+
+Tensor input(const engine::Shape& s, Device d, uint64_t seed) {
+  engine::Generator gen(seed);
+  return engine::normal(s, 0, 1, engine::DType::f32, &gen).to(d);
+}
+
+// ---- the timed steps (each builds its module and inputs on the device, then returns the call) ----
+
+std::shared_ptr<layers::SparseMoE> make_moe(const models::CamoXpertConfig& c, int64_t dim, int64_t sr,
+                                            engine::Generator& gen) {
+  // As models/camoxpert.cpp: the config's pool, its sr ratio for this scale, its routing options.
+  layers::ExpertOptions eo;
+  eo.sr_ratio = sr;
+  std::vector<std::shared_ptr<layers::UnaryModule>> experts;
+  for (const std::string& type : c.moe.experts) experts.push_back(layers::make_expert(type, dim, gen, eo));
+  layers::SparseMoEOptions mo;
+  mo.top_k = c.moe.top_k;
+  mo.balance = c.moe.balance;  // off anyway while the routing is frozen
+  mo.bias_in_weights = c.moe.bias_in_weights;
+  return std::make_shared<layers::SparseMoE>(dim, experts, mo, gen);
+}
+
+Step moe_step(const models::CamoXpertConfig& c, int64_t dim, int64_t map, int64_t sr, int64_t B,
+              layers::MoEMode mode, Device d) {
+  engine::Generator gen(1);
+  auto moe = make_moe(c, dim, sr, gen);
+  moe->to(d);
+  moe->train();
+  moe->set_mode(mode);
+  const int64_t k = c.moe.top_k;
+  moe->freeze_routing(Tensor::from_vector<int64_t>(uniform_routing(B, k, moe->num_experts(), 0), {B, k}).to(d));
+  const Tensor x = input({B, dim, map, map}, d, 2), gy = input({B, dim, map, map}, d, 3);
+  return [moe, x, gy] {
+    moe->zero_grad();
+    (*moe)(Var(x, true)).backward(gy);
+  };
+}
+
+Step sra_step(int64_t dim, int64_t heads, int64_t sr, int64_t map, int64_t B, Device d) {
+  engine::Generator gen(4);
+  auto att = std::make_shared<layers::SpatialReductionAttention>(dim, heads, sr, gen);
+  att->to(d);
+  att->train();
+  const Tensor x = input({B, map * map, dim}, d, 5), gy = input({B, map * map, dim}, d, 6);
+  return [att, x, gy, map] {
+    att->zero_grad();
+    att->forward(Var(x, true), map, map).backward(gy);
+  };
+}
+
+// softmax(QK^T / sqrt(d)) V alone on contiguous [B, heads, tokens, d] inputs.
+Step core_step(int64_t B, int64_t heads, int64_t N, int64_t M, int64_t d, Device dev) {
+  const Tensor q = input({B, heads, N, d}, dev, 7), k = input({B, heads, M, d}, dev, 8),
+               v = input({B, heads, M, d}, dev, 9), gy = input({B, heads, N, d}, dev, 10);
+  const double scale = 1.0 / std::sqrt(double(d));
+  return [q, k, v, gy, scale] {
+    ag::scaled_dot_product_attention(Var(q, true), Var(k, true), Var(v, true), scale).backward(gy);
+  };
+}
+
+Step cod_attention_step(int64_t dim, int64_t sr, int64_t map, int64_t B, Device d) {
+  engine::Generator gen(11);
+  layers::ExpertOptions eo;
+  eo.sr_ratio = sr;
+  auto att = layers::make_expert("CODAttention", dim, gen, eo);
+  att->to(d);
+  att->train();
+  const Tensor x = input({B, dim, map, map}, d, 12), gy = input({B, dim, map, map}, d, 13);
+  return [att, x, gy] {
+    att->zero_grad();
+    (*att)(Var(x, true)).backward(gy);
+  };
+}
+
+// ---- measuring and reporting ----
+
+struct Result {
+  double median = 0, min = 0, peak_mib = -1;  // median 0: n/a; peak -1: not measured (CPU)
+};
+
+void reset_peak(Device d) {
+#ifdef CUTTLE_WITH_CUDA
+  if (d.is_cuda()) engine::cuda::reset_peak(d.index);
+#endif
+  (void)d;
+}
+
+double peak_mib(Device d) {
+#ifdef CUTTLE_WITH_CUDA
+  if (d.is_cuda()) return engine::cuda::allocator_stats(d.index).peak_allocated / 1048576.0;
+#endif
+  (void)d;
+  return -1;
+}
+
+class Bench {
+ public:
+  Bench(Device d, int warmup, int reps, const std::string& tsv_path) : d_(d), warmup_(warmup), reps_(reps) {
+    if (tsv_path.empty()) return;
+    tsv_.open(tsv_path);
+    CUTTLE_CHECK(tsv_, "cannot write ", tsv_path);
+    tsv_ << "op\tshape\tpass\tmedian_ms\tmin_ms\tbytes\tpeak_mib\n";
+  }
+
+  // Builds the step, times it and writes the TSV row; an op without a kernel on the device gives n/a
+  // (the error goes to stderr) and the run goes on.
+  Result run(const std::string& op, const std::string& shape, const std::function<Step()>& prepare) {
+    Result r;
+    try {
+      reset_peak(d_);
+      const Step step = prepare();
+      const bench::Timing t = bench::time_it(step, warmup_, reps_, d_);
+      r = {t.median_ms, t.min_ms, peak_mib(d_)};
+    } catch (const cuttle::Error& e) {
+      std::string what = e.what();
+      if (what.size() > 200) what = what.substr(0, 200) + "...";
+      std::fprintf(stderr, "bench_moe: %s %s: n/a (%s)\n", op.c_str(), shape.c_str(), what.c_str());
+    }
+    if (tsv_) {
+      tsv_ << op << '\t' << shape << "\tfwd+bwd\t" << fmt(r.median) << '\t' << fmt(r.min) << "\t0\t"
+           << (r.peak_mib >= 0 ? fmt(r.peak_mib, "%.1f") : "-") << '\n';
+      tsv_.flush();
+    }
+    return r;
+  }
+
+  static std::string fmt(double v, const char* f = "%.4f") {
+    if (v <= 0) return "n/a";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+  }
+
+ private:
+  Device d_;
+  int warmup_, reps_;
+  std::ofstream tsv_;
+};
+
+std::string shape4(int64_t a, int64_t b, int64_t c, int64_t e) {
+  return "[" + std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c) + "," + std::to_string(e) + "]";
+}
+
+const char* mode_name(layers::MoEMode m) {
+  switch (m) {
+    case layers::MoEMode::batched: return "batched";
+    case layers::MoEMode::per_sample: return "per_sample";
+    case layers::MoEMode::dense_masked: return "dense_masked";
+    case layers::MoEMode::dense_soft: return "dense_soft";
+  }
+  return "?";
+}
+
+std::string peak_text(const Result& r) { return r.peak_mib >= 0 ? Bench::fmt(r.peak_mib, "%.0f") : "-"; }
+
+// One MoE shape in the three modes; the ratio column is each mode's median over batched's.
+void moe_rows(Bench& bench, const models::CamoXpertConfig& c, const std::string& scale, int64_t dim, int64_t map,
+              int64_t sr, int64_t B, Device d) {
+  double batched = 0;
+  for (layers::MoEMode m : {layers::MoEMode::batched, layers::MoEMode::per_sample, layers::MoEMode::dense_soft}) {
+    const Result r = bench.run(std::string("SparseMoE ") + mode_name(m) + " (uniform)", shape4(B, dim, map, map),
+                               [&] { return moe_step(c, dim, map, sr, B, m, d); });
+    if (m == layers::MoEMode::batched) batched = r.median;
+    const std::string ratio = r.median > 0 && batched > 0 ? Bench::fmt(r.median / batched, "%.2f") : "n/a";
+    std::printf("| %-5s | %4lld | %-7s | %5lld | %-10s | %9s | %9s | %9s | %8s |\n", scale.c_str(), (long long)dim,
+                (std::to_string(map) + "x" + std::to_string(map)).c_str(), (long long)B, mode_name(m),
+                Bench::fmt(r.median, "%.3f").c_str(), Bench::fmt(r.min, "%.3f").c_str(), ratio.c_str(),
+                peak_text(r).c_str());
+    std::fflush(stdout);
+  }
+}
+
+void moe_header() {
+  std::printf("| scale | dim  | map     | batch | mode       | median ms |    min ms | x batched | peak MiB |\n");
+  std::printf("|-------|------|---------|-------|------------|-----------|-----------|-----------|----------|\n");
+}
+
+void attention_row(Bench& bench, const std::string& op, const std::string& shape, const std::function<Step()>& prep) {
+  const Result r = bench.run(op, shape, prep);
+  std::printf("| %-32s | %-30s | %9s | %9s | %8s |\n", op.c_str(), shape.c_str(), Bench::fmt(r.median, "%.3f").c_str(),
+              Bench::fmt(r.min, "%.3f").c_str(), peak_text(r).c_str());
+  std::fflush(stdout);
+}
+
+int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32, const std::string& tsv_path) {
+  const std::vector<std::string> dirs = {"models/configs", std::string(CUTTLE_SOURCE_DIR) + "/models/configs"};
+  const models::CamoXpertConfig c = models::load_camoxpert_config(models::find_config("camoxpert-pvt-b2", dirs));
+  CUTTLE_CHECK(c.backbone.dims.size() == 4 && c.moe.sr_ratios.size() == 4,
+               "bench_moe: camoxpert-pvt-b2 must give 4 backbone dims and 4 sr ratios");
+  const Sizes s = quick ? quick_sizes() : full_sizes(c, batch);
+  const models::PvtV2Config pvt = models::pvt_v2_b2();
+  const int64_t E = (int64_t)c.moe.experts.size(), k = c.moe.top_k;
+  Bench bench(d, warmup, reps, tsv_path);
+
+  std::printf("bench_moe: %s, tf32 %s, %d warm-up + %d timed calls, median and min in ms, forward+backward in "
+              "training mode%s\n", engine::describe_device(d).c_str(), tf32 ? "on" : "off", warmup, reps,
+              quick ? " (--quick: tiny shapes)" : "");
+  std::string pool;
+  for (const std::string& t : c.moe.experts) pool += (pool.empty() ? "" : ", ") + t;
+  std::printf("expert pool (camoxpert-pvt-b2): %s; top-%lld\n", pool.c_str(), (long long)k);
+  std::printf("routing \"uniform\" (frozen, seeded): %s\n\n", routing_note(s.batch, k, E).c_str());
+
+  std::printf("== SparseMoE per scale of camoxpert-pvt-b2 ==\n");
+  moe_header();
+  for (size_t i = 0; i < 4; ++i)
+    moe_rows(bench, c, "s" + std::to_string(i + 1), s.dims[i], s.maps[i], c.moe.sr_ratios[i], s.batch, d);
+
+  // The original's shape: 22x22 is the stride-16 scale, so its sr ratio (index 2) applies.
+  std::printf("\n== SparseMoE, the original's benchmark shape (dim %lld, %lldx%lld, sr %lld) ==\n",
+              (long long)s.orig_dim, (long long)s.orig_map, (long long)s.orig_map, (long long)c.moe.sr_ratios[2]);
+  for (int64_t B : s.orig_batches) std::printf("routing at batch %lld: %s\n", (long long)B, routing_note(B, k, E).c_str());
+  moe_header();
+  for (int64_t B : s.orig_batches) moe_rows(bench, c, "orig", s.orig_dim, s.orig_map, c.moe.sr_ratios[2], B, d);
+
+  std::printf("\n== attention: PVTv2-b2 spatial-reduction attention per stage, CODAttention per MoE scale ==\n");
+  std::printf("| %-32s | %-30s | median ms |    min ms | peak MiB |\n", "op", "shape");
+  std::printf("|%s|%s|-----------|-----------|----------|\n", std::string(34, '-').c_str(), std::string(32, '-').c_str());
+  const int64_t B = s.batch;
+  for (size_t i = 0; i < 4; ++i) {
+    const int64_t dim = s.dims[i], map = s.maps[i], heads = pvt.num_heads[i], sr = pvt.sr_ratios[i];
+    const int64_t N = map * map, M = (map / sr) * (map / sr), hd = dim / heads;
+    attention_row(bench, "SRA module", "[" + std::to_string(B) + "," + std::to_string(N) + "," + std::to_string(dim) +
+                  "] h" + std::to_string(heads) + " sr" + std::to_string(sr),
+                  [&] { return sra_step(dim, heads, sr, map, B, d); });
+    attention_row(bench, "attention core", "q" + shape4(B, heads, N, hd) + " kv" + std::to_string(M),
+                  [&] { return core_step(B, heads, N, M, hd, d); });
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    const int64_t dim = s.dims[i], map = s.maps[i], sr = c.moe.sr_ratios[i];
+    attention_row(bench, "CODAttention expert",
+                  shape4(B, dim, map, map) + " h" + std::to_string(layers::CODAttentionExpert::heads_for(dim)) +
+                      " sr" + std::to_string(sr),
+                  [&] { return cod_attention_step(dim, sr, map, B, d); });
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_moe: SparseMoE (batched / per_sample / dense_soft) and attention, forward+backward ms"};
+  int warmup = 5, reps = 21, threads = 0;
+  int64_t batch = 16;
+  std::string device_name = "auto", tsv, tf32 = "off";
+  bool quick = false;
+  app.add_option("--device", device_name, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  app.add_option("--warmup", warmup, "untimed calls before timing (--quick: 1)")->capture_default_str();
+  app.add_option("--reps", reps, "timed calls; the median is reported (--quick: 3)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch", batch, "batch of the moe and attention lists")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--tsv", tsv, "also write every row to this tab-separated file (tools/bench_compare.py)");
+  app.add_option("--tf32", tf32, "TF32 tensor cores in cuDNN and cuBLAS (match bench_moe_torch.py --tf32)")
+      ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
+  app.add_flag("--quick", quick, "tiny shapes, 1 warm-up + 3 timed calls: a smoke run on the CPU");
+  app.add_option("--threads", threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (quick) {
+    if (!app.count("--warmup")) warmup = 1;
+    if (!app.count("--reps")) reps = 3;
+  }
+  if (threads > 0) engine::set_num_threads(threads);
+  try {
+    const Device device = engine::parse_device(device_name);
+#ifdef CUTTLE_WITH_CUDA
+    engine::cuda::set_allow_tf32(tf32 == "on");
+#endif
+    return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_moe: %s\n", e.what());
+    return 1;
+  }
+}
