@@ -104,11 +104,13 @@ void col2im(const T* col, const ConvGeom& g, T* x) {
   });
 }
 
-// One single-threaded product C (+)= op(A) op(B) over the whole matrices (no tiling).
+// C (+)= op(A) op(B) for the GEMM paths below: tiled over the threads, or as one single-threaded
+// product on the calling thread.
 template <typename T>
-void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-                 int64_t ldb, T* c, int64_t ldc, bool accumulate) {
-  cpu::gemm_tile<T>(m, n, k, {a, lda, trans_a}, {b, ldb, trans_b}, c, ldc, accumulate);
+void conv_gemm(bool tiled, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+               const T* b, int64_t ldb, T* c, int64_t ldc, bool accumulate) {
+  if (tiled) cpu::gemm<T>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+  else cpu::gemm_tile<T>(m, n, k, {a, lda, trans_a}, {b, ldb, trans_b}, c, ldc, accumulate);
 }
 
 // Work split of the GEMM paths. A batch gives each thread whole samples: one parallel region per
@@ -118,25 +120,10 @@ void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, co
 // thread count, so results are bit-identical for any number of threads.
 bool split_by_sample(const ConvGeom& g) { return g.N >= 2; }
 
-template <typename T>
-void forward_gemm(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
+// Calls sample(n, col, tiled) for every sample n, with a column buffer (K x P) of the calling thread.
+template <typename T, typename Fn>
+void for_each_sample(const ConvGeom& g, const Fn& sample) {
   cpu::disable_eigen_threads();
-  auto sample = [&](int64_t n, T* col, bool tiled) {
-    for (int64_t gr = 0; gr < g.groups; ++gr) {
-      const T* xg = x + (n * g.C + gr * g.Cg) * g.H * g.W;
-      const T* cols = xg;
-      if (!g.is_pointwise()) {
-        im2col(xg, g, col);
-        cols = col;
-      }
-      T* yg = y + (n * g.O + gr * g.Og) * g.P;
-      if (b)
-        for (int64_t o = 0; o < g.Og; ++o) std::fill(yg + o * g.P, yg + (o + 1) * g.P, b[gr * g.Og + o]);
-      const T* wg = w + gr * g.Og * g.K;
-      if (tiled) cpu::gemm<T>(false, false, g.Og, g.P, g.K, wg, g.K, cols, g.P, yg, g.P, b != nullptr);
-      else gemm_serial<T>(false, false, g.Og, g.P, g.K, wg, g.K, cols, g.P, yg, g.P, b != nullptr);
-    }
-  };
   const int64_t col_size = g.is_pointwise() ? 0 : g.K * g.P;
   if (!split_by_sample(g)) {
     std::vector<T> col(col_size);
@@ -149,30 +136,42 @@ void forward_gemm(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
   });
 }
 
+// The column matrix [K x P] of sample n, group gr: the input itself for a pointwise convolution,
+// else its im2col in `col`.
+template <typename T>
+const T* columns(const T* x, int64_t n, int64_t gr, const ConvGeom& g, T* col) {
+  const T* xg = x + (n * g.C + gr * g.Cg) * g.H * g.W;
+  if (g.is_pointwise()) return xg;
+  im2col(xg, g, col);
+  return col;
+}
+
+template <typename T>
+void forward_gemm(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
+  for_each_sample<T>(g, [&](int64_t n, T* col, bool tiled) {
+    for (int64_t gr = 0; gr < g.groups; ++gr) {
+      const T* cols = columns(x, n, gr, g, col);
+      T* yg = y + (n * g.O + gr * g.Og) * g.P;
+      if (b)
+        for (int64_t o = 0; o < g.Og; ++o) std::fill(yg + o * g.P, yg + (o + 1) * g.P, b[gr * g.Og + o]);
+      const T* wg = w + gr * g.Og * g.K;
+      conv_gemm<T>(tiled, false, false, g.Og, g.P, g.K, wg, g.K, cols, g.P, yg, g.P, b != nullptr);
+    }
+  });
+}
+
 template <typename T>
 void backward_input_gemm(const T* gy, const T* w, T* gx, const ConvGeom& g) {
-  cpu::disable_eigen_threads();
-  auto sample = [&](int64_t n, T* col, bool tiled) {
+  for_each_sample<T>(g, [&](int64_t n, T* col, bool tiled) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
       T* gxg = gx + (n * g.C + gr * g.Cg) * g.H * g.W;
       T* cols = g.is_pointwise() ? gxg : col;
       // cols[K x P] = W_g^T [K x Og] * gy_g [Og x P]
       const T* wg = w + gr * g.Og * g.K;
       const T* gyg = gy + (n * g.O + gr * g.Og) * g.P;
-      if (tiled) cpu::gemm<T>(true, false, g.K, g.P, g.Og, wg, g.K, gyg, g.P, cols, g.P, false);
-      else gemm_serial<T>(true, false, g.K, g.P, g.Og, wg, g.K, gyg, g.P, cols, g.P, false);
+      conv_gemm<T>(tiled, true, false, g.K, g.P, g.Og, wg, g.K, gyg, g.P, cols, g.P, false);
       if (!g.is_pointwise()) col2im(cols, g, gxg);
     }
-  };
-  const int64_t col_size = g.is_pointwise() ? 0 : g.K * g.P;
-  if (!split_by_sample(g)) {
-    std::vector<T> col(col_size);
-    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data(), true);
-    return;
-  }
-  parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
-    std::vector<T> col(col_size);
-    for (int64_t n = n0; n < n1; ++n) sample(n, col.data(), false);
   });
 }
 
@@ -187,16 +186,10 @@ void backward_weight_gemm(const T* gy, const T* x, T* gw, const ConvGeom& g) {
   // gw_g [Og x K] += gy_g [Og x P] * cols^T [P x K] for sample n, into out (all groups, [O x K]).
   auto sample = [&](int64_t n, T* col, T* out, bool tiled) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
-      const T* xg = x + (n * g.C + gr * g.Cg) * g.H * g.W;
-      const T* cols = xg;
-      if (!g.is_pointwise()) {
-        im2col(xg, g, col);
-        cols = col;
-      }
+      const T* cols = columns(x, n, gr, g, col);
       const T* gyg = gy + (n * g.O + gr * g.Og) * g.P;
       T* og = out + gr * g.Og * g.K;
-      if (tiled) cpu::gemm<T>(false, true, g.Og, g.K, g.P, gyg, g.P, cols, g.P, og, g.K, true);
-      else gemm_serial<T>(false, true, g.Og, g.K, g.P, gyg, g.P, cols, g.P, og, g.K, true);
+      conv_gemm<T>(tiled, false, true, g.Og, g.K, g.P, gyg, g.P, cols, g.P, og, g.K, true);
     }
   };
   const int64_t col_size = g.is_pointwise() ? 0 : g.K * g.P, wsize = g.O * g.K;
