@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Dev-only golden data for cuttle's PVTv2 backbone (needs PyTorch and timm; never part of the build).
 
-Usage: python3 tools/golden_pvt.py [tests/fixtures/pvt]
+Usage: python3 tools/golden_pvt.py [tests/fixtures/pvt] [--b2]
 Creates, from a fixed seed with timm's own random init:
   b0    timm.create_model("pvt_v2_b0")
+  b2    timm.create_model("pvt_v2_b2"), with --b2 only (100 MB: not committed)
   tiny  timm's PyramidVisionTransformerV2(embed_dims=(16, 32, 64, 128), depths=(1, 1, 1, 1),
         num_heads=(1, 2, 4, 8)), LayerNorm eps 1e-6 like the pvt_v2_b* models (cuttle's
         PvtV2Config default), other settings timm's defaults (sr 8, 4, 2, 1; mlp 8, 8, 4, 4)
@@ -55,7 +56,8 @@ def write(name, model, out_dir, seed):
 
 
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "pvt")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out_dir = args[0] if args else os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "pvt")
     os.makedirs(out_dir, exist_ok=True)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -63,6 +65,10 @@ def main():
 
     torch.manual_seed(0)
     write("b0", timm.create_model("pvt_v2_b0", pretrained=False), out_dir, 1)
+
+    if "--b2" in sys.argv:  # 100 MB of weights: for a run on the GPU machine, not for the repository
+        torch.manual_seed(3)
+        write("b2", timm.create_model("pvt_v2_b2", pretrained=False), out_dir, 4)
 
     torch.manual_seed(1)
     tiny = PyramidVisionTransformerV2(embed_dims=(16, 32, 64, 128), depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),

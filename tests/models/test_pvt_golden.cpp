@@ -51,6 +51,9 @@ TEST_SUITE("models") {
 
 TEST_CASE("PvtV2 timm golden pvt_v2_b0") { check_against_timm("b0", pvt_v2_b0()); }
 
+// 25 M parameters (100 MB of fixture): generated and run on the GPU machine, not committed.
+TEST_CASE("PvtV2 timm golden pvt_v2_b2") { check_against_timm("b2", pvt_v2_b2()); }
+
 TEST_CASE("PvtV2 timm golden tiny") {
   PvtV2Config c;
   c.embed_dims = {16, 32, 64, 128};
