@@ -16,6 +16,14 @@
 namespace cuttle::engine {
 
 namespace {
+thread_local bool t_indices_vouched = false;
+}  // namespace
+
+IndicesVouched::IndicesVouched(bool on) : prev_(t_indices_vouched) { t_indices_vouched = prev_ || on; }
+IndicesVouched::~IndicesVouched() { t_indices_vouched = prev_; }
+bool IndicesVouched::active() { return t_indices_vouched; }
+
+namespace {
 constexpr int64_t kInnerBlock = 1024;
 
 void check_index_vector(const char* op, const Tensor& idx) {

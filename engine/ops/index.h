@@ -35,4 +35,21 @@ Tensor scatter_add(const Shape& shape, int64_t axis, const Tensor& idx, const Te
 // idx is 1-D, src is base's shape with `axis` of size idx.numel(). Repeated indices accumulate.
 Tensor index_add(const Tensor& base, int64_t axis, const Tensor& idx, const Tensor& src);
 
+// While one is alive on this thread, the caller vouches that every index it passes to the ops above is
+// in range (numbers it built itself, or a top-k's positions). The CUDA backend then skips its range
+// check, which reads a word back from the device and so drains the GPU's queue once per op (the MoE's
+// dispatch ran ~150 of them per training step). The CPU backend checks regardless: it costs nothing
+// there. The autograd functions carry the vouch into their backward (autograd/functions/index.cpp).
+class IndicesVouched {
+ public:
+  explicit IndicesVouched(bool on = true);
+  ~IndicesVouched();
+  IndicesVouched(const IndicesVouched&) = delete;
+  IndicesVouched& operator=(const IndicesVouched&) = delete;
+  static bool active();
+
+ private:
+  bool prev_;
+};
+
 }  // namespace cuttle::engine

@@ -93,7 +93,12 @@ Var SparseMoE::forward(const Var& x) {
 
   // 3. Combination weights stay in the graph, so the router learns from the task loss.
   Var probs = opts_.bias_in_weights ? ag::softmax(ag::add(logits, Var(bias)), 1) : ag::softmax(logits, 1);
-  Var picked = ag::gather(probs, 1, indices);
+  Var picked;
+  {
+    // A top-k's positions are in range by construction; frozen ones are the caller's and get checked.
+    engine::IndicesVouched topk_positions(!frozen_.defined());
+    picked = ag::gather(probs, 1, indices);
+  }
   Var weights = ag::div(picked, ag::sum(picked, {1}, true));
 
   // The one host read of the routing per layer: shares, dispatch lists and statistics all use it.
@@ -152,8 +157,16 @@ Var SparseMoE::combine_batched(const Var& x, const Tensor& indices, const Var& w
     if (a.samples.empty()) continue;  // not run: its parameters get no gradient at all
     const int64_t n = (int64_t)a.samples.size();
     const Tensor ids = ids_tensor(a.samples, x.device());
-    Var y = (*experts_[e])(ag::index_select(x, 0, ids));
-    Var w = ag::reshape(ag::index_select(flat_w, 0, ids_tensor(a.flat_slots, x.device())), {n, 1, 1, 1});
+    // Sample and slot numbers built here from the host's routing, in range by construction: no
+    // range check on the device (a round trip per op). The expert itself runs outside the vouch.
+    Var xe, w;
+    {
+      engine::IndicesVouched built_here;
+      xe = ag::index_select(x, 0, ids);
+      w = ag::reshape(ag::index_select(flat_w, 0, ids_tensor(a.flat_slots, x.device())), {n, 1, 1, 1});
+    }
+    Var y = (*experts_[e])(xe);
+    engine::IndicesVouched built_here;
     out = ag::index_add(out, 0, ids, ag::mul(y, w));
   }
   return out;

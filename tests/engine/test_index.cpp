@@ -174,4 +174,20 @@ TEST_CASE("indexing ops give identical results with 1 and 2 threads") {
   CHECK(c1.to_vector<float>() == c2.to_vector<float>());
 }
 
+TEST_CASE("IndicesVouched nests, restores the previous state, and leaves the CPU range check on") {
+  const Tensor x = randn({3, 4}, 430, DType::f32), bad = idx64({0, 3}, {2});
+  CHECK_FALSE(eng::IndicesVouched::active());
+  {
+    eng::IndicesVouched outer;
+    CHECK(eng::IndicesVouched::active());
+    {
+      eng::IndicesVouched inner(false);  // does not withdraw an outer vouch
+      CHECK(eng::IndicesVouched::active());
+    }
+    CHECK(eng::IndicesVouched::active());
+    CHECK_THROWS_AS(eng::index_select(x, 0, bad), cuttle::Error);  // the CPU checks regardless
+  }
+  CHECK_FALSE(eng::IndicesVouched::active());
+}
+
 }  // TEST_SUITE
