@@ -157,6 +157,16 @@ TEST_CASE("autograd functions on the GPU match the CPU in f32") {
   check_same_run(kPoolResize, {f32(randn({3, 4, 9, 7}, 515))}, tol);
 }
 
+TEST_CASE("attention at the model's sizes on the GPU matches the CPU (88x88 and 44x44 queries)") {
+  if (!gpu_present()) return;
+  // PVTv2-b2 stage 1 at 352x352: 88x88 = 7744 queries against the 11x11 = 121 reduced keys; stage 2:
+  // 44x44 queries, 2 heads. f32: sums over 121 keys (forward) and 7744 queries (dK, dV backward) in
+  // different orders on the two sides: 1e-4 relative to each tensor's largest value.
+  auto f32 = [](const Tensor& t) { return t.to(DType::f32); };
+  { INFO("88x88"); check_same_run(kAttention, {f32(randn({2, 1, 7744, 32}, 531)), f32(randn({2, 1, 121, 32}, 532)), f32(randn({2, 1, 121, 32}, 533))}, 1e-4); }
+  { INFO("44x44"); check_same_run(kAttention, {f32(randn({2, 2, 1936, 32}, 534)), f32(randn({2, 2, 121, 32}, 535)), f32(randn({2, 2, 121, 32}, 536))}, 1e-4); }
+}
+
 TEST_CASE("directional derivatives of the fused CUDA kernels match finite differences") {
   if (!gpu_present()) return;
   { INFO("softmax"); check_directional(kSoftmaxes, {randn({5, 5}, 521)}); }

@@ -1,0 +1,155 @@
+// Model-level GPU checks: a SparseMoE of the real COD experts agrees across its modes on the GPU and
+// with the CPU (eval mode: BatchNorm on running statistics, so the modes compute one function), and
+// the whole camoxpert-tiny network gives the CPU's outputs, loss and parameter gradients on the GPU.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "autograd/functions/elementwise.h"
+#include "autograd/functions/reduce.h"
+#include "engine/random.h"
+#include "layers/experts/registry.h"
+#include "layers/moe/sparse_moe.h"
+#include "models/loss.h"
+#include "models/model_factory.h"
+#include "tests/gpu/gpu_test_util.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/cublas.h"
+#endif
+
+using namespace cuttle;
+using namespace cuttle::test;
+using namespace cuttle::test::gpu;
+using autograd::Var;
+
+namespace {
+
+struct Result {
+  Tensor out, grad_x;
+  std::map<std::string, Tensor> grads;  // parameters that received one
+};
+
+// The six default experts at width C, top-2, eval mode, on `device`.
+std::shared_ptr<layers::SparseMoE> cod_moe(int64_t C, engine::Device device) {
+  engine::Generator gen(2024);
+  std::vector<std::shared_ptr<layers::UnaryModule>> experts;
+  for (const char* t : {"CODTexture", "CODFrequency", "CODEdge", "ContrastEnhancement", "CODAttention", "CODHybrid"})
+    experts.push_back(layers::make_expert(t, C, gen));
+  layers::SparseMoEOptions o;
+  o.top_k = 2;
+  auto moe = std::make_shared<layers::SparseMoE>(C, experts, o, gen);
+  moe->to(device);
+  moe->eval();
+  return moe;
+}
+
+Result run_moe(layers::SparseMoE& moe, layers::MoEMode mode, const Tensor& x, const Tensor& proj) {
+  moe.set_mode(mode);
+  moe.zero_grad();
+  Var xv(x.clone(), true);
+  Var y = moe(xv);
+  autograd::sum(autograd::mul(y, Var(proj))).backward();
+  Result r{y.data(), xv.grad(), {}};
+  for (auto& [name, p] : moe.named_parameters())
+    if (p.grad().defined()) r.grads[name] = p.grad();
+  return r;
+}
+
+// Every output and gradient of `got` within tol of `ref` (rel_err: relative to the larger of 1 and the
+// reference's largest magnitude). Parameters with a gradient in `got` only are allowed when
+// `extra_in_got` (dense_masked runs unchosen experts too: their gradients are zero there).
+void check_close(const Result& got, const Result& ref, double tol, bool extra_in_got = false) {
+  CHECK(rel_err(got.out, ref.out) <= tol);
+  CHECK(rel_err(got.grad_x, ref.grad_x) <= tol);
+  if (!extra_in_got) CHECK(got.grads.size() == ref.grads.size());
+  for (const auto& [name, g] : ref.grads) {
+    INFO(name);
+    REQUIRE(got.grads.count(name));
+    CHECK(rel_err(got.grads.at(name), g) <= tol);
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("SparseMoE of the COD experts: batched, per-sample and dense_masked agree on the GPU and with the CPU") {
+  if (!gpu_present()) return;
+#ifdef CUTTLE_WITH_CUDA
+  engine::cuda::set_allow_tf32(false);
+#endif
+  // 16 channels on 16x16 maps, batch 7: uneven expert sub-batches, every expert kind incl. attention.
+  const Tensor x = randn({7, 16, 16, 16}, 2100, DType::f32), proj = randn({7, 16, 16, 16}, 2101, DType::f32);
+  auto gpu_moe = cod_moe(16, kGpu);
+  auto cpu_moe = cod_moe(16, kCpu);
+  const Result batched = run_moe(*gpu_moe, layers::MoEMode::batched, x.to(kGpu), proj.to(kGpu));
+  const Result per_sample = run_moe(*gpu_moe, layers::MoEMode::per_sample, x.to(kGpu), proj.to(kGpu));
+  const Result dense = run_moe(*gpu_moe, layers::MoEMode::dense_masked, x.to(kGpu), proj.to(kGpu));
+  const Result cpu = run_moe(*cpu_moe, layers::MoEMode::batched, x, proj);
+  CHECK(same(gpu_moe->last_indices(), cpu_moe->last_indices()));  // the same routing on both devices
+  // f32 with cuDNN's algorithms, which differ with the sub-batch size: rounding-level differences.
+  SUBCASE("modes on the GPU") {
+    check_close(per_sample, batched, 1e-4);
+    check_close(dense, batched, 1e-4, /*extra_in_got=*/true);
+  }
+  SUBCASE("GPU against CPU") { check_close(batched, cpu, 1e-4); }
+}
+
+TEST_CASE("camoxpert-tiny: outputs, loss and every parameter gradient on the GPU match the CPU") {
+  if (!gpu_present()) return;
+#ifdef CUTTLE_WITH_CUDA
+  engine::cuda::set_allow_tf32(false);
+#endif
+  models::CamoXpertConfig cfg;
+  cfg.name = "tiny-test";
+  cfg.backbone.type = "small_cnn";
+  cfg.backbone.dims = {8, 16, 32, 64};
+  cfg.head_width = 8;
+  cfg.image_size = 64;
+  const Tensor images = randn({2, 3, 64, 64}, 2102, DType::f32);
+  Tensor masks = engine::bernoulli({2, 1, 64, 64}, 0.3, DType::f32, nullptr);
+  struct Run {
+    std::vector<Tensor> maps, indices;
+    double loss;
+    std::map<std::string, Tensor> grads;
+  };
+  auto run = [&](engine::Device d) {
+    engine::Generator gen(7);
+    std::shared_ptr<models::CamoXpert> model = models::make_camoxpert(cfg, gen);
+    model->to(d);
+    model->eval();  // BN on running statistics: the routing and every op are device-independent functions
+    models::CamoXpertOutput out = model->forward(Var(images.to(d)));
+    models::LossTerms loss = models::camoxpert_loss(out, masks.to(d), cfg.loss);
+    loss.total.backward();
+    Run r{{out.logits.data(), out.pred_1.data(), out.p0.data(), out.u.data()}, {}, loss.total.data().item(), {}};
+    for (int64_t s = 0; s < 4; ++s) r.indices.push_back(model->moe(s).last_indices());
+    for (auto& [name, p] : model->named_parameters())
+      if (p.grad().defined()) r.grads[name] = p.grad();
+    return r;
+  };
+  const Run cpu = run(kCpu), gpu = run(kGpu);
+  for (size_t s = 0; s < cpu.indices.size(); ++s) {
+    INFO("MoE ", s);
+    REQUIRE(same(gpu.indices[s], cpu.indices[s]));  // else the two runs compute different functions
+  }
+  for (size_t i = 0; i < cpu.maps.size(); ++i) {
+    INFO("map ", i);
+    CHECK(rel_err(gpu.maps[i], cpu.maps[i]) <= 1e-4);
+  }
+  CHECK(std::abs(gpu.loss - cpu.loss) <= 1e-5 * std::max(1.0, std::abs(cpu.loss)));
+  CHECK(gpu.grads.size() == cpu.grads.size());
+  // Gradients pass back through ~60 layers of f32 convolutions: 1e-3 of each tensor's largest value.
+  for (const auto& [name, g] : cpu.grads) {
+    INFO(name);
+    REQUIRE(gpu.grads.count(name));
+    const std::vector<double> ref = g.to_vector<double>();
+    double scale = 0;
+    for (double v : ref) scale = std::max(scale, std::abs(v));
+    const std::vector<double> got = gpu.grads.at(name).to(kCpu).to_vector<double>();
+    double worst = 0;
+    for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::abs(got[i] - ref[i]));
+    CHECK(worst <= 1e-3 * std::max(scale, 1e-6));
+  }
+}
+
+}  // TEST_SUITE
