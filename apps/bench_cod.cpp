@@ -4,14 +4,14 @@
 // tools/bench_cod_torch.py times the PyTorch twin with the same rows; --tsv writes cuttle's rows for it.
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
-#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "apps/bench_timer.h"
+#include "apps/shipped_config.h"
 #include "autograd/functions/elementwise.h"
 #include "autograd/grad_mode.h"
 #include "autograd/optim/adamw.h"
@@ -21,44 +21,18 @@
 #include "models/config_overrides.h"
 #include "models/loss.h"
 #include "models/model_factory.h"
-#ifdef CUTTLE_WITH_CUDA
-#include "engine/cuda/runtime.h"
-#endif
 
 using namespace cuttle;
 using engine::Tensor;
 
 namespace {
 
-void drain(engine::Device d) {
-#ifdef CUTTLE_WITH_CUDA
-  if (d.is_cuda()) engine::cuda::synchronize(d.index);
-#else
-  (void)d;
-#endif
-}
-
 struct Row {
   std::string pass;
   int64_t batch;
-  double median_ms, min_ms, peak_mib;
+  bench::Timing t;
+  double peak_mib;
 };
-
-// Wall time of each call, the device drained before and after it (a training step also reads its loss
-// and gradient norm, as train_cod's does, so host and device work both count).
-std::vector<double> time_calls(const std::function<void()>& fn, int warmup, int reps, engine::Device device) {
-  for (int i = 0; i < warmup; ++i) fn();
-  drain(device);
-  std::vector<double> ms;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    drain(device);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms;
-}
 
 // A batch of random images (the input normalisation's range) and masks holding one ellipse each: the
 // content only steers the routing, which the balancing keeps near uniform anyway.
@@ -105,10 +79,9 @@ int main(int argc, char** argv) {
 
   try {
     const engine::Device device = engine::parse_device(device_name);
-    const std::vector<std::string> dirs = {"models/configs", std::string(CUTTLE_SOURCE_DIR) + "/models/configs"};
     std::vector<std::string> all = overrides;
     if (image_size > 0) all.push_back("image_size=" + std::to_string(image_size));
-    const models::CamoXpertConfig cfg = models::load_config(models::find_config(config, dirs), all);
+    const models::CamoXpertConfig cfg = models::load_config(apps::find_shipped_config(config), all);
     engine::set_cuda_math(tf32 == "on", false);
     std::printf("bench_cod: %s, %lldx%lld, MoE %s top-%lld, %s, f32%s; %d warm-up + %d timed calls, median\n",
                 cfg.name.c_str(), (long long)cfg.image_size, (long long)cfg.image_size, cfg.moe.mode.c_str(),
@@ -139,30 +112,30 @@ int main(int argc, char** argv) {
         };
         step();  // the first step allocates the optimizer moments: not part of the peak reset below
         engine::reset_peak_memory(device);
-        const std::vector<double> ms = time_calls(step, warmup, reps, device);
-        rows.push_back({"train", batch, ms[ms.size() / 2], ms.front(),
-                        engine::memory_stats(device).value("peak_mib", 0.0)});
+        // Wall time, the device drained after each call: a training step also reads its loss and gradient
+        // norm, as train_cod's does, so host and device work both count.
+        const bench::Timing t = bench::time_it(step, warmup, reps, device, /*wall=*/true);
+        rows.push_back({"train", batch, t, engine::memory_stats(device).value("peak_mib", 0.0)});
       }
       if (!skip_infer) {
         model->eval();
         autograd::NoGradGuard no_grad;
         auto infer = [&] { (void)autograd::sigmoid(model->forward(autograd::Var(images)).logits).data(); };
         engine::reset_peak_memory(device);
-        const std::vector<double> ms = time_calls(infer, warmup, reps, device);
-        rows.push_back({"infer", batch, ms[ms.size() / 2], ms.front(),
-                        engine::memory_stats(device).value("peak_mib", 0.0)});
+        const bench::Timing t = bench::time_it(infer, warmup, reps, device, /*wall=*/true);
+        rows.push_back({"infer", batch, t, engine::memory_stats(device).value("peak_mib", 0.0)});
       }
     }
     std::printf("\n| pass | batch | median ms | min ms | images/s | peak MiB |\n|---|---:|---:|---:|---:|---:|\n");
     for (const Row& r : rows)
-      std::printf("| %s | %lld | %.2f | %.2f | %.1f | %.0f |\n", r.pass.c_str(), (long long)r.batch, r.median_ms,
-                  r.min_ms, r.batch / (r.median_ms * 1e-3), r.peak_mib);
+      std::printf("| %s | %lld | %.2f | %.2f | %.1f | %.0f |\n", r.pass.c_str(), (long long)r.batch, r.t.median_ms,
+                  r.t.min_ms, r.batch / (r.t.median_ms * 1e-3), r.peak_mib);
     if (!tsv_path.empty()) {
       std::ofstream tsv(tsv_path);
       CUTTLE_CHECK(tsv.good(), "bench_cod: cannot write ", tsv_path);
       tsv << "pass\tbatch\tmedian_ms\tmin_ms\tpeak_mib\n";
       for (const Row& r : rows)
-        tsv << r.pass << "\t" << r.batch << "\t" << r.median_ms << "\t" << r.min_ms << "\t" << r.peak_mib << "\n";
+        tsv << r.pass << "\t" << r.batch << "\t" << r.t.median_ms << "\t" << r.t.min_ms << "\t" << r.peak_mib << "\n";
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_cod: %s\n", e.what());

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "apps/bench_timer.h"
+#include "apps/shipped_config.h"
 #include "autograd/functions/attention.h"
 #include "engine/error.h"
 #include "engine/parallel.h"
@@ -31,7 +32,6 @@
 #include "layers/moe/sparse_moe.h"
 #include "models/backbones/pvt_v2.h"
 #include "models/camoxpert_config.h"
-#include "models/config_overrides.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/cublas.h"
@@ -289,8 +289,7 @@ void attention_row(Bench& bench, const std::string& op, const std::string& shape
 }
 
 int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32, const std::string& tsv_path) {
-  const std::vector<std::string> dirs = {"models/configs", std::string(CUTTLE_SOURCE_DIR) + "/models/configs"};
-  const models::CamoXpertConfig c = models::load_camoxpert_config(models::find_config("camoxpert-pvt-b2", dirs));
+  const models::CamoXpertConfig c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
   CUTTLE_CHECK(c.backbone.dims.size() == 4 && c.moe.sr_ratios.size() == 4,
                "bench_moe: camoxpert-pvt-b2 must give 4 backbone dims and 4 sr ratios");
   const Sizes s = quick ? quick_sizes() : full_sizes(c, batch);

@@ -1,6 +1,7 @@
-// Defines the timer of bench_ops: warm-up calls, then the median and minimum of timed calls. On a GPU
-// each call is bracketed by CUDA events on cuttle's stream (device time, no host sync inside the
-// bracket); on the CPU by steady_clock.
+// Defines the timer of the benchmark programs: warm-up calls, then the median and minimum of timed
+// calls. On a GPU each call is bracketed by CUDA events on cuttle's stream (device time, no host sync
+// inside the bracket) unless `wall` is asked for; on the CPU, and with `wall`, by steady_clock with the
+// device drained after each call (what a whole training step costs, host work included).
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -19,17 +20,24 @@ struct Timing {
   double median_ms, min_ms;
 };
 
-inline Timing time_it(const std::function<void()>& fn, int warmup, int reps, engine::Device device) {
+inline Timing time_it(const std::function<void()>& fn, int warmup, int reps, engine::Device device,
+                      bool wall = false) {
   for (int i = 0; i < warmup; ++i) fn();
   std::vector<double> ms;
+  auto drain = [&] {
 #ifdef CUTTLE_WITH_CUDA
-  if (device.is_cuda()) {
+    if (device.is_cuda()) engine::cuda::synchronize(device.index);
+#endif
+  };
+  const bool events = device.is_cuda() && !wall;
+#ifdef CUTTLE_WITH_CUDA
+  if (events) {
     cudaStream_t s = engine::cuda::stream(device.index);
     engine::cuda::DeviceGuard guard(device.index);
     cudaEvent_t start, stop;
     CUTTLE_CUDA_CHECK(cudaEventCreate(&start));
     CUTTLE_CUDA_CHECK(cudaEventCreate(&stop));
-    engine::cuda::synchronize(device.index);
+    drain();
     for (int i = 0; i < reps; ++i) {
       CUTTLE_CUDA_CHECK(cudaEventRecord(start, s));
       fn();
@@ -43,12 +51,15 @@ inline Timing time_it(const std::function<void()>& fn, int warmup, int reps, eng
     cudaEventDestroy(stop);
   }
 #endif
-  if (device.is_cpu())
+  if (!events) {
+    drain();
     for (int i = 0; i < reps; ++i) {
       auto t0 = std::chrono::steady_clock::now();
       fn();
+      drain();
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
+  }
   std::sort(ms.begin(), ms.end());
   return {ms[ms.size() / 2], ms.front()};
 }

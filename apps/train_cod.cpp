@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/shipped_config.h"
 #include "data/eval_folder.h"
 #include "engine/error.h"
 #include "engine/parallel.h"
@@ -108,7 +109,6 @@ int main(int argc, char** argv) {
 
   try {
     const engine::Device device = engine::parse_device(device_name);
-    const std::vector<std::string> config_dirs = {"models/configs", std::string(CUTTLE_SOURCE_DIR) + "/models/configs"};
     if (!resume.empty() && !test_roots.empty() && data_roots.empty()) {
       // A finished run: evaluate only, when it has nothing left to train.
       const nlohmann::json meta = models::read_checkpoint_meta(models::resolve_checkpoint(resume + "/checkpoint_last"));
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
       CUTTLE_CHECK(overrides.empty() && epochs == 0 && steps == 0 && batch == 0 && image_size == 0 && lr == 0,
                    "--resume continues a run with its own config; drop the config options (or start a new run)");
     } else {
-      const std::string path = models::find_config(config, config_dirs);
+      const std::string path = apps::find_shipped_config(config);
       std::vector<std::string> all = overrides;
       if (epochs > 0) all.insert(all.end(), {"train.epochs=" + std::to_string(epochs), "train.steps=0"});
       if (steps > 0) all.push_back("train.steps=" + std::to_string(steps));

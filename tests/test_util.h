@@ -44,6 +44,19 @@ inline double max_rel_diff(const Tensor& a, const Tensor& b) {
   return m / scale;
 }
 
+// max |a - b| / max(floor, max |b|): relative to the reference's own largest value, not floored at 1
+// like max_rel_diff (for tensors whose scale is far from 1); m itself when that maximum is 0.
+inline double rel_to_max(const Tensor& a, const Tensor& b, double floor = 0) {
+  REQUIRE(a.shape() == b.shape());
+  std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+  double m = 0, scale = floor;
+  for (size_t i = 0; i < va.size(); ++i) {
+    m = std::max(m, std::abs(va[i] - vb[i]));
+    scale = std::max(scale, std::abs(vb[i]));
+  }
+  return scale > 0 ? m / scale : m;
+}
+
 inline void check_close(const Tensor& a, const Tensor& b, double tol) {
   CHECK(max_rel_diff(a, b) <= tol);
 }

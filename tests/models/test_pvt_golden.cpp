@@ -14,18 +14,6 @@ namespace {
 
 std::string fixture(const std::string& name) { return test_dir() + "/fixtures/pvt/" + name; }
 
-// max |a - b| / max |b| (not floored at 1: the maps are LayerNorm outputs of order 1 anyway).
-double rel_to_max(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  double m = 0, scale = 0;
-  for (size_t i = 0; i < va.size(); ++i) {
-    m = std::max(m, std::abs(va[i] - vb[i]));
-    scale = std::max(scale, std::abs(vb[i]));
-  }
-  return scale > 0 ? m / scale : m;
-}
-
 void check_against_timm(const std::string& twin, const PvtV2Config& cfg) {
   for (const std::string f : {twin + "_weights.safetensors", twin + "_golden.safetensors"})
     if (!std::filesystem::exists(fixture(f))) {
