@@ -93,6 +93,11 @@ void CamoXpertConfig::validate(const std::string& source) const {
                source, ": train.synthetic_cue must be [min, max] with 0 <= min <= max <= 1");
   CUTTLE_CHECK(train.precise_bn_batches >= 0, source, ": train.precise_bn_batches must be >= 0");
   CUTTLE_CHECK(train.accumulate >= 1, source, ": train.accumulate must be at least 1");
+  CUTTLE_CHECK(train.low_res_size == 0 || (train.low_res_size > 0 && train.low_res_size % 32 == 0 &&
+                                           train.low_res_size < image_size),
+               source, ": train.low_res_size = ", train.low_res_size,
+               " must be 0 (off) or a positive multiple of 32 below image_size (", image_size, ")");
+  CUTTLE_CHECK(train.low_res_steps >= 0, source, ": train.low_res_steps must be >= 0");
 }
 
 CamoXpertConfig parse_camoxpert_config(const json& j, const std::string& source) {
@@ -157,6 +162,8 @@ CamoXpertConfig parse_camoxpert_config(const json& j, const std::string& source)
     r.get("synthetic_cue", c.train.synthetic_cue);
     r.get("accumulate", c.train.accumulate);
     r.get("precise_bn_batches", c.train.precise_bn_batches);
+    r.get("low_res_size", c.train.low_res_size);
+    r.get("low_res_steps", c.train.low_res_steps);
     r.get("tf32", c.train.tf32);
     r.get("seed", c.train.seed);
     r.finish();
@@ -202,7 +209,8 @@ json to_json(const CamoXpertConfig& c) {
         {"clip", t.clip}, {"ema", t.ema}, {"ema_decay", t.ema_decay},
         {"freeze_backbone_epochs", t.freeze_backbone_epochs}, {"val_size", t.val_size},
         {"synthetic_size", t.synthetic_size}, {"synthetic_cue", t.synthetic_cue}, {"accumulate", t.accumulate},
-        {"precise_bn_batches", t.precise_bn_batches}, {"tf32", t.tf32}, {"seed", t.seed}}},
+        {"precise_bn_batches", t.precise_bn_batches}, {"low_res_size", t.low_res_size},
+        {"low_res_steps", t.low_res_steps}, {"tf32", t.tf32}, {"seed", t.seed}}},
   };
 }
 

@@ -1,6 +1,8 @@
 // CPU kernels of 2-D convolution (engine/ops/conv.h): im2col + GEMM per sample and group, direct
 // kernels for depthwise convolution, and a copy-free path for 1x1 convolutions.
 #include <algorithm>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "engine/cpu/conv_depthwise.h"
@@ -45,20 +47,28 @@ namespace {
 
 int64_t row_grain(int64_t row_len) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, row_len)); }
 
-// col[K x P] of one group of one sample; `x` points at the group's first channel. Threaded over rows
-// for a single image; inside the by-sample split below it runs on the calling thread.
+// A band of output rows [oh0, oh1): the unit of the GEMM paths. Its im2col block holds K x cols()
+// elements with leading dimension cols().
+struct Band {
+  int64_t oh0, oh1;
+  int64_t cols(const ConvGeom& g) const { return (oh1 - oh0) * g.OW; }
+  int64_t first(const ConvGeom& g) const { return oh0 * g.OW; }  // offset of its first output pixel
+};
+
+// col[K x band] of one group of one sample; `x` points at the group's first channel. Threaded over
+// rows when `threaded` (a single image); inside the by-sample split it runs on the calling thread.
 template <typename T>
-void im2col(const T* x, const ConvGeom& g, T* col) {
-  const int64_t taps = g.kh * g.kw;
-  parallel_for(0, g.K, row_grain(g.P), [&](int64_t r0, int64_t r1) {
+void im2col(const T* x, const ConvGeom& g, Band band, T* col, bool threaded) {
+  const int64_t taps = g.kh * g.kw, ld = band.cols(g);
+  parallel_for(0, g.K, threaded ? row_grain(ld) : g.K, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t c = r / taps, ki = r % taps / g.kw, kj = r % g.kw;
       const int64_t row_off = ki * g.dh - g.ph, col_off = kj * g.dw - g.pw;
       int64_t ow0, ow1;
       valid_range(col_off, g.sw, g.W, g.OW, ow0, ow1);
       const T* xc = x + c * g.H * g.W;
-      for (int64_t oh = 0; oh < g.OH; ++oh) {
-        T* out = col + r * g.P + oh * g.OW;
+      for (int64_t oh = band.oh0; oh < band.oh1; ++oh) {
+        T* out = col + r * ld + (oh - band.oh0) * g.OW;
         const int64_t ih = oh * g.sh + row_off;
         if (ih < 0 || ih >= g.H) {
           std::fill(out, out + g.OW, T(0));
@@ -75,25 +85,26 @@ void im2col(const T* x, const ConvGeom& g, T* col) {
   });
 }
 
-// Adds col[K x P] back into the group's input channels (overwriting them); threaded over channels
-// like im2col.
+// Adds col[K x band] into the group's input channels (which the caller zeroed); threaded over
+// channels like im2col.
 template <typename T>
-void col2im(const T* col, const ConvGeom& g, T* x) {
-  const int64_t taps = g.kh * g.kw;
-  parallel_for(0, g.Cg, row_grain(g.P * taps), [&](int64_t c0, int64_t c1) {
+void col2im_add(const T* col, const ConvGeom& g, Band band, T* x, bool threaded) {
+  const int64_t taps = g.kh * g.kw, ld = band.cols(g);
+  parallel_for(0, g.Cg, threaded ? row_grain(ld * taps) : g.Cg, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       T* xc = x + c * g.H * g.W;
-      std::fill(xc, xc + g.H * g.W, T(0));
       for (int64_t t = 0; t < taps; ++t) {
         const int64_t ki = t / g.kw, kj = t % g.kw;
         const int64_t row_off = ki * g.dh - g.ph, col_off = kj * g.dw - g.pw;
         int64_t oh0, oh1, ow0, ow1;
         valid_range(row_off, g.sh, g.H, g.OH, oh0, oh1);
         valid_range(col_off, g.sw, g.W, g.OW, ow0, ow1);
-        const T* cr = col + (c * taps + t) * g.P;
+        oh0 = std::max(oh0, band.oh0);
+        oh1 = std::min(oh1, band.oh1);
+        const T* cr = col + (c * taps + t) * ld;
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           T* xr = xc + (oh * g.sh + row_off) * g.W + col_off;
-          const T* in = cr + oh * g.OW;
+          const T* in = cr + (oh - band.oh0) * g.OW;
           if (g.sw == 1)
             for (int64_t ow = ow0; ow < ow1; ++ow) xr[ow] += in[ow];
           else
@@ -114,48 +125,77 @@ void conv_gemm(bool tiled, bool trans_a, bool trans_b, int64_t m, int64_t n, int
 }
 
 // Work split of the GEMM paths. A batch gives each thread whole samples: one parallel region per
-// convolution, each sample's im2col stays in that thread's cache, and Eigen packs the weights once per
-// sample instead of once per output tile. A single image (inference) has no samples to share, so its
-// GEMMs are tiled over the threads instead. Both splits depend on the shapes alone, never on the
-// thread count, so results are bit-identical for any number of threads.
+// convolution, and each sample is cut into bands of output rows whose im2col block (about
+// kBandElements) stays in the thread's L2 cache between being written and being multiplied; the
+// whole-image column matrix of a 16-channel 3x3 convolution at 128x128 is 9 MB. A single image
+// (inference) has no samples to share, so its GEMMs are tiled over the threads, on one band. Both
+// splits depend on the shapes alone, never on the thread count, so results are bit-identical for any
+// number of threads.
 bool split_by_sample(const ConvGeom& g) { return g.N >= 2; }
+constexpr int64_t kBandElements = 96 * 1024;
 
-// Calls sample(n, col, tiled) for every sample n, with a column buffer (K x P) of the calling thread.
+std::vector<Band> bands_of(const ConvGeom& g, bool tiled) {
+  if (tiled || g.is_pointwise()) return {{0, g.OH}};
+  const int64_t rows = std::clamp<int64_t>(kBandElements / std::max<int64_t>(1, g.K * g.OW), 1, g.OH);
+  std::vector<Band> b;
+  for (int64_t r = 0; r < g.OH; r += rows) b.push_back({r, std::min(g.OH, r + rows)});
+  return b;
+}
+
+// A scratch buffer of the calling thread; not zeroed (every element is written before it is read).
+template <typename T>
+struct Scratch {
+  std::unique_ptr<T[]> data;
+  explicit Scratch(int64_t n) : data(n > 0 ? new T[(size_t)n] : nullptr) {}
+};
+
+int64_t scratch_size(const ConvGeom& g, const std::vector<Band>& bands) {
+  if (g.is_pointwise()) return 0;
+  int64_t most = 0;
+  for (const Band& b : bands) most = std::max(most, b.cols(g));
+  return g.K * most;
+}
+
+// Calls sample(n, col, tiled) for every sample n, with a column buffer of the calling thread.
 template <typename T, typename Fn>
 void for_each_sample(const ConvGeom& g, const Fn& sample) {
   cpu::disable_eigen_threads();
-  const int64_t col_size = g.is_pointwise() ? 0 : g.K * g.P;
   if (!split_by_sample(g)) {
-    std::vector<T> col(col_size);
-    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data(), true);
+    Scratch<T> col(scratch_size(g, bands_of(g, true)));
+    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data.get(), true);
     return;
   }
+  const int64_t size = scratch_size(g, bands_of(g, false));
   parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
-    std::vector<T> col(col_size);
-    for (int64_t n = n0; n < n1; ++n) sample(n, col.data(), false);
+    Scratch<T> col(size);
+    for (int64_t n = n0; n < n1; ++n) sample(n, col.data.get(), false);
   });
 }
 
-// The column matrix [K x P] of sample n, group gr: the input itself for a pointwise convolution,
-// else its im2col in `col`.
+// The column block of sample n, group gr, band b, as (pointer, leading dimension): the input itself
+// for a pointwise convolution, else its im2col in `col`.
 template <typename T>
-const T* columns(const T* x, int64_t n, int64_t gr, const ConvGeom& g, T* col) {
+std::pair<const T*, int64_t> columns(const T* x, int64_t n, int64_t gr, Band b, const ConvGeom& g, T* col,
+                                     bool threaded) {
   const T* xg = x + (n * g.C + gr * g.Cg) * g.H * g.W;
-  if (g.is_pointwise()) return xg;
-  im2col(xg, g, col);
-  return col;
+  if (g.is_pointwise()) return {xg + b.first(g), g.P};
+  im2col(xg, g, b, col, threaded);
+  return {col, b.cols(g)};
 }
 
 template <typename T>
 void forward_gemm(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
   for_each_sample<T>(g, [&](int64_t n, T* col, bool tiled) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
-      const T* cols = columns(x, n, gr, g, col);
       T* yg = y + (n * g.O + gr * g.Og) * g.P;
       if (b)
         for (int64_t o = 0; o < g.Og; ++o) std::fill(yg + o * g.P, yg + (o + 1) * g.P, b[gr * g.Og + o]);
       const T* wg = w + gr * g.Og * g.K;
-      conv_gemm<T>(tiled, false, false, g.Og, g.P, g.K, wg, g.K, cols, g.P, yg, g.P, b != nullptr);
+      for (const Band& band : bands_of(g, tiled)) {
+        const auto [cols, ld] = columns(x, n, gr, band, g, col, tiled);
+        conv_gemm<T>(tiled, false, false, g.Og, band.cols(g), g.K, wg, g.K, cols, ld, yg + band.first(g), g.P,
+                     b != nullptr);
+      }
     }
   });
 }
@@ -165,12 +205,18 @@ void backward_input_gemm(const T* gy, const T* w, T* gx, const ConvGeom& g) {
   for_each_sample<T>(g, [&](int64_t n, T* col, bool tiled) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
       T* gxg = gx + (n * g.C + gr * g.Cg) * g.H * g.W;
-      T* cols = g.is_pointwise() ? gxg : col;
-      // cols[K x P] = W_g^T [K x Og] * gy_g [Og x P]
       const T* wg = w + gr * g.Og * g.K;
       const T* gyg = gy + (n * g.O + gr * g.Og) * g.P;
-      conv_gemm<T>(tiled, true, false, g.K, g.P, g.Og, wg, g.K, gyg, g.P, cols, g.P, false);
-      if (!g.is_pointwise()) col2im(cols, g, gxg);
+      if (g.is_pointwise()) {  // gx_g [K x P] = W_g^T [K x Og] * gy_g [Og x P], in place
+        conv_gemm<T>(tiled, true, false, g.K, g.P, g.Og, wg, g.K, gyg, g.P, gxg, g.P, false);
+        continue;
+      }
+      std::fill(gxg, gxg + g.Cg * g.H * g.W, T(0));
+      for (const Band& band : bands_of(g, tiled)) {
+        const int64_t cols = band.cols(g);
+        conv_gemm<T>(tiled, true, false, g.K, cols, g.Og, wg, g.K, gyg + band.first(g), g.P, col, cols, false);
+        col2im_add(col, g, band, gxg, tiled);
+      }
     }
   });
 }
@@ -183,29 +229,31 @@ constexpr int64_t kWeightGradParts = 8;
 template <typename T>
 void backward_weight_gemm(const T* gy, const T* x, T* gw, const ConvGeom& g) {
   cpu::disable_eigen_threads();
-  // gw_g [Og x K] += gy_g [Og x P] * cols^T [P x K] for sample n, into out (all groups, [O x K]).
+  // gw_g [Og x K] += gy_g [Og x band] * cols^T [band x K] for sample n, into out (all groups, [O x K]).
   auto sample = [&](int64_t n, T* col, T* out, bool tiled) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
-      const T* cols = columns(x, n, gr, g, col);
       const T* gyg = gy + (n * g.O + gr * g.Og) * g.P;
       T* og = out + gr * g.Og * g.K;
-      conv_gemm<T>(tiled, false, true, g.Og, g.K, g.P, gyg, g.P, cols, g.P, og, g.K, true);
+      for (const Band& band : bands_of(g, tiled)) {
+        const auto [cols, ld] = columns(x, n, gr, band, g, col, tiled);
+        conv_gemm<T>(tiled, false, true, g.Og, g.K, band.cols(g), gyg + band.first(g), g.P, cols, ld, og, g.K, true);
+      }
     }
   };
-  const int64_t col_size = g.is_pointwise() ? 0 : g.K * g.P, wsize = g.O * g.K;
+  const int64_t wsize = g.O * g.K;
   std::fill(gw, gw + wsize, T(0));
   if (!split_by_sample(g)) {
-    std::vector<T> col(col_size);
-    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data(), gw, true);
+    Scratch<T> col(scratch_size(g, bands_of(g, true)));
+    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data.get(), gw, true);
     return;
   }
-  const int64_t parts = std::min(g.N, kWeightGradParts);
+  const int64_t parts = std::min(g.N, kWeightGradParts), size = scratch_size(g, bands_of(g, false));
   std::vector<T> partial((parts - 1) * wsize, T(0));  // part 0 accumulates into gw itself
   parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
-    std::vector<T> col(col_size);
+    Scratch<T> col(size);
     for (int64_t part = p0; part < p1; ++part) {
       T* out = part == 0 ? gw : partial.data() + (part - 1) * wsize;
-      for (int64_t n = g.N * part / parts; n < g.N * (part + 1) / parts; ++n) sample(n, col.data(), out, false);
+      for (int64_t n = g.N * part / parts; n < g.N * (part + 1) / parts; ++n) sample(n, col.data.get(), out, false);
     }
   });
   for (int64_t part = 1; part < parts; ++part) {

@@ -36,6 +36,9 @@ void binary_loop(Tensor& out, const Tensor& a, const Tensor& b, const Fn& fn) {
     } else if (inc[0] == 1 && inc[1] == 1 && inc[2] == 0) {
       const TB yv = *y;
       for (int64_t i = 0; i < len; ++i) o[i] = fn(x[i], yv);
+    } else if (inc[0] == 1 && inc[1] == 0 && inc[2] == 1) {
+      const TA xv = *x;
+      for (int64_t i = 0; i < len; ++i) o[i] = fn(xv, y[i]);
     } else {
       for (int64_t i = 0; i < len; ++i) o[i * inc[0]] = fn(x[i * inc[1]], y[i * inc[2]]);
     }
@@ -57,6 +60,21 @@ void unary_loop(Tensor& out, const Tensor& a, const Fn& fn) {
       for (int64_t i = 0; i < len; ++i) o[i * inc[0]] = fn(x[i * inc[1]]);
     }
   });
+}
+
+// Calls body(std::integral_constant<BinaryOp, op>{}): with the op a compile-time constant the
+// per-element switch folds away and the inner loops vectorise.
+template <typename Body>
+void with_binary_op(BinaryOp op, const Body& body) {
+  switch (op) {
+    case BinaryOp::add: return body(std::integral_constant<BinaryOp, BinaryOp::add>{});
+    case BinaryOp::sub: return body(std::integral_constant<BinaryOp, BinaryOp::sub>{});
+    case BinaryOp::mul: return body(std::integral_constant<BinaryOp, BinaryOp::mul>{});
+    case BinaryOp::div: return body(std::integral_constant<BinaryOp, BinaryOp::div>{});
+    case BinaryOp::pow: return body(std::integral_constant<BinaryOp, BinaryOp::pow>{});
+    case BinaryOp::maximum: return body(std::integral_constant<BinaryOp, BinaryOp::maximum>{});
+    case BinaryOp::minimum: return body(std::integral_constant<BinaryOp, BinaryOp::minimum>{});
+  }
 }
 
 const char* binary_op_name(BinaryOp op) {
@@ -82,7 +100,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(out_shape, a.dtype());
   dispatch_numeric(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    binary_loop<T, T, T>(out, a, b, [op](T x, T y) { return scalar::binary<T>(op, x, y); });
+    with_binary_op(op, [&](auto op_const) {
+      binary_loop<T, T, T>(out, a, b, [](T x, T y) { return scalar::binary<T>(decltype(op_const)::value, x, y); });
+    });
   });
   return out;
 }

@@ -1,6 +1,7 @@
 // CUDA kernels and host orchestration for copies between devices, dtype conversion and fill.
 #include "engine/cuda/copy.h"
 #include "engine/cuda/kernel_util.cuh"
+#include "engine/cuda/pinned_staging.h"
 #include "engine/dispatch.h"
 
 namespace cuttle::engine::cuda {
@@ -58,15 +59,22 @@ void copy(Tensor& dst, const Tensor& src) {
   const bool dst_gpu = dst.device().is_cuda(), src_gpu = src.device().is_cuda();
   if (dst_gpu && src_gpu) return device_copy(dst, src);
   if (dst_gpu) {
-    // Host -> device: stage a contiguous host copy in the destination's dtype and shape, then one
-    // transfer (and a device-side scatter when the destination is strided).
-    Tensor host = Tensor::empty(dst.shape(), dst.dtype());
-    host.copy_(src);
+    // Host -> device: a contiguous host copy in the destination's dtype and shape (the source itself
+    // when it is one), then one transfer (and a device-side scatter when the destination is strided).
+    // The transfer goes through the pinned staging pool, so the host does not wait for the device
+    // (every routing upload of the MoE used to drain the stream); copies too large for the pool
+    // wait for their transfer, since `host` is freed on return.
+    const bool direct = src.is_contiguous() && src.dtype() == dst.dtype() && src.shape() == dst.shape();
+    Tensor host = direct ? src : Tensor::empty(dst.shape(), dst.dtype());
+    if (!direct) host.copy_(src);
     DeviceGuard guard(dst.device().index);
     Tensor staged = dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), dst.device());
-    CUTTLE_CUDA_CHECK(cudaMemcpyAsync(staged.raw_data(), host.raw_data(), host.numel() * dtype_size(host.dtype()),
-                                      cudaMemcpyHostToDevice, stream_of(dst)));
-    CUTTLE_CUDA_CHECK(cudaStreamSynchronize(stream_of(dst)));  // `host` is freed on return
+    const size_t nbytes = (size_t)host.numel() * dtype_size(host.dtype());
+    if (!copy_to_device_async(staged.raw_data(), host.raw_data(), nbytes, stream_of(dst))) {
+      CUTTLE_CUDA_CHECK(cudaMemcpyAsync(staged.raw_data(), host.raw_data(), nbytes, cudaMemcpyHostToDevice,
+                                        stream_of(dst)));
+      CUTTLE_CUDA_CHECK(cudaStreamSynchronize(stream_of(dst)));
+    }
     if (!staged.shares_storage(dst)) device_copy(dst, staged);
     return;
   }

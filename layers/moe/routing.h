@@ -26,7 +26,8 @@ struct BalanceOptions {
   double rate = 0.01;      // bias -= rate * (ema - 1/E)
   double clamp = 5.0;      // bias stays in [-clamp, clamp]
 };
-// The loss-free balancing step for one micro-batch's usage (in place).
+// The loss-free balancing step for one micro-batch's usage (in place, on the state's device; the
+// state's tensors may be the module's buffers themselves).
 void update_balance(BalanceState& state, const Tensor& usage, const BalanceOptions& opts);
 
 // For each expert, the (sample, slot) pairs that chose it, in sample order: sample ids and the flat

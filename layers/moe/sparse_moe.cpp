@@ -12,6 +12,7 @@
 #include "autograd/functions/views.h"
 #include "autograd/grad_mode.h"
 #include "engine/ops/elementwise.h"
+#include "engine/ops/index.h"
 
 namespace cuttle::layers {
 
@@ -54,6 +55,7 @@ void SparseMoE::reset_stats() {
   stats_ = MoEStats{};
   stats_.selections.assign(experts_.size(), 0);
   stats_.weight_sum.assign(experts_.size(), 0.0);
+  weight_sum_ = Tensor();
 }
 
 void SparseMoE::freeze_routing(const Tensor& indices) {
@@ -109,11 +111,8 @@ Var SparseMoE::forward(const Var& x) {
   if (training && opts_.balance && !frozen_.defined() && opts_.mode == MoEMode::batched) {
     Tensor usage = share.clone();
     if (usage_hook_) usage_hook_(usage);
-    moe::BalanceState st{buffer("bias").to(engine::Device::cpu()).to(DType::f32).clone(),
-                         buffer("usage_ema").to(engine::Device::cpu()).to(DType::f32).clone()};
+    moe::BalanceState st{buffer("bias"), buffer("usage_ema")};  // updated in place
     moe::update_balance(st, usage, opts_.balance_options);
-    buffer("bias").copy_(st.bias);
-    buffer("usage_ema").copy_(st.usage_ema);
   }
 
   // 5. Optional auxiliary balance loss: coef * E * sum_e f_e P_e (f constant, P differentiable).
@@ -143,7 +142,7 @@ Var SparseMoE::forward(const Var& x) {
   last_indices_ = indices;
   last_weights_ = weights;
   last_logits_ = logits;
-  record_stats(host_indices, weights.data());
+  record_stats(host_indices, indices, weights.data());
   return out;
 }
 
@@ -151,19 +150,27 @@ Var SparseMoE::combine_batched(const Var& x, const Tensor& indices, const Var& w
   const int64_t B = x.size(0), k = opts_.top_k;
   const std::vector<moe::ExpertAssignment> assigned = moe::assign_experts(indices, num_experts());
   Var flat_w = ag::reshape(weights, {B * k});
+  // Every expert's sample ids, then every expert's slot numbers, in one upload.
+  std::vector<int64_t> lists;
+  for (const moe::ExpertAssignment& a : assigned) lists.insert(lists.end(), a.samples.begin(), a.samples.end());
+  for (const moe::ExpertAssignment& a : assigned) lists.insert(lists.end(), a.flat_slots.begin(), a.flat_slots.end());
+  const Tensor all_ids = ids_tensor(lists, x.device());
   Var out(Tensor::zeros(x.shape(), x.dtype(), x.device()));
+  int64_t offset = 0;
   for (size_t e = 0; e < assigned.size(); ++e) {
     const moe::ExpertAssignment& a = assigned[e];
-    if (a.samples.empty()) continue;  // not run: its parameters get no gradient at all
     const int64_t n = (int64_t)a.samples.size();
-    const Tensor ids = ids_tensor(a.samples, x.device());
+    if (n == 0) continue;  // not run: its parameters get no gradient at all
+    const Tensor ids = all_ids.slice(0, offset, offset + n);
+    const Tensor slots = all_ids.slice(0, B * k + offset, B * k + offset + n);
+    offset += n;
     // Sample and slot numbers built here from the host's routing, in range by construction: no
     // range check on the device (a round trip per op). The expert itself runs outside the vouch.
     Var xe, w;
     {
       engine::IndicesVouched built_here;
       xe = ag::index_select(x, 0, ids);
-      w = ag::reshape(ag::index_select(flat_w, 0, ids_tensor(a.flat_slots, x.device())), {n, 1, 1, 1});
+      w = ag::reshape(ag::index_select(flat_w, 0, slots), {n, 1, 1, 1});
     }
     Var y = (*experts_[e])(xe);
     engine::IndicesVouched built_here;
@@ -201,25 +208,40 @@ Var SparseMoE::combine_dense(const Var& x, const Var& expert_weights) {
   return out;
 }
 
-void SparseMoE::record_stats(const Tensor& indices, const Tensor& weights) {
-  const Tensor& idx = indices;  // on the host (forward reads it once)
-  const std::vector<double> w = weights.to(engine::Device::cpu()).to_vector<double>();
-  const int64_t B = idx.size(0), k = idx.size(1);
+void SparseMoE::record_stats(const Tensor& host_indices, const Tensor& indices, const Tensor& weights) {
+  const Tensor& idx = host_indices;  // the forward's one host read
+  const int64_t B = idx.size(0), k = idx.size(1), E = num_experts();
   std::set<std::vector<int64_t>> sets;
   for (int64_t b = 0; b < B; ++b) {
     std::vector<int64_t> chosen;
     for (int64_t s = 0; s < k; ++s) {
       const int64_t e = idx.data<int64_t>()[b * k + s];
       stats_.selections[(size_t)e] += 1;
-      stats_.weight_sum[(size_t)e] += w[(size_t)(b * k + s)];
       chosen.push_back(e);
     }
     std::sort(chosen.begin(), chosen.end());
     sets.insert(chosen);
   }
+  // The weight sums stay on the weights' device until stats() is read: a read-back per forward
+  // would stall a GPU step.
+  if (!weight_sum_.defined() || weight_sum_.device() != weights.device())
+    weight_sum_ = weight_sum_.defined() ? weight_sum_.to(weights.device())
+                                        : Tensor::zeros({E}, DType::f64, weights.device());
+  {
+    // The forward's gather already used these indices (and checked frozen ones).
+    engine::IndicesVouched used_already;
+    weight_sum_ = engine::index_add(weight_sum_, 0, indices.to(weights.device()).reshape({B * k}),
+                                    weights.to(DType::f64).reshape({B * k}));
+  }
   stats_.samples += B;
   stats_.last_batch = B;
   stats_.distinct_pairs = (int64_t)sets.size();
+}
+
+const MoEStats& SparseMoE::stats() const {
+  stats_.weight_sum = weight_sum_.defined() ? weight_sum_.to(engine::Device::cpu()).to_vector<double>()
+                                            : std::vector<double>(experts_.size(), 0.0);
+  return stats_;
 }
 
 }  // namespace cuttle::layers

@@ -75,15 +75,17 @@ class SparseMoE : public UnaryModule {
   void set_epoch(int64_t epoch) { epoch_ = epoch; }
   double aux_coefficient() const;
 
-  const MoEStats& stats() const { return stats_; }
+  // Reads the weight sums from the device (one read): call it per report, not per step.
+  const MoEStats& stats() const;
   void reset_stats();
 
  private:
-  // `indices` here and in record_stats: the forward's single host copy of the routing.
+  // `indices` here: the forward's single host copy of the routing.
   Var combine_batched(const Var& x, const Tensor& indices, const Var& weights);
   Var combine_per_sample(const Var& x, const Tensor& indices, const Var& weights);
   Var combine_dense(const Var& x, const Var& expert_weights);  // [B, E] weights
-  void record_stats(const Tensor& indices, const Tensor& weights);
+  // host_indices: that host copy; indices and weights: the routing where it was computed.
+  void record_stats(const Tensor& host_indices, const Tensor& indices, const Tensor& weights);
 
   SparseMoEOptions opts_;
   std::shared_ptr<Linear> router_;
@@ -94,7 +96,8 @@ class SparseMoE : public UnaryModule {
   int64_t epoch_ = 0;
   Tensor last_indices_;
   Var last_weights_, last_logits_, aux_loss_;
-  MoEStats stats_;
+  mutable MoEStats stats_;  // weight_sum is filled from weight_sum_ by stats()
+  Tensor weight_sum_;       // [E] f64 on the routing's device; undefined until the first forward
 };
 
 }  // namespace cuttle::layers

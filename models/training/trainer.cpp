@@ -14,6 +14,7 @@
 #include "data/synthetic_dataset.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/ops/interpolate.h"
 #include "engine/random.h"
 #include "engine/system_info.h"
 #include "layers/precise_bn.h"
@@ -289,6 +290,8 @@ struct Trainer::State {
     return ev.metrics;
   }
 
+  bool low_res_step() const { return cfg.train.low_res_size > 0 && step < cfg.train.low_res_steps; }
+
   // ---- one optimizer step; false when it was skipped (non-finite loss or gradient) ----
   bool train_step(data::DataLoader& loader, double& loss_out, nlohmann::json& terms_out, double& grad_norm,
                   const data::Batch* fixed) {
@@ -304,7 +307,13 @@ struct Trainer::State {
       if (fixed) b = *fixed;
       else b = loader.next();
       CUTTLE_CHECK(b.has_value(), "training data ended inside an epoch (a loader bug)");
-      const Tensor images = b->images.to(opts.device), masks = b->masks.to(opts.device);
+      Tensor images = b->images.to(opts.device), masks = b->masks.to(opts.device);
+      if (low_res_step()) {
+        // Masks resized like the images: their soft edges are the targets the loss handles anyway.
+        const int64_t s = cfg.train.low_res_size;
+        images = engine::resize_bilinear(images, s, s, false);
+        masks = engine::resize_bilinear(masks, s, s, false);
+      }
       CamoXpertOutput out = model->forward(Var(images));
       LossTerms loss = camoxpert_loss(out, masks, cfg.loss);
       // One read of every term (each a device sync on a GPU); the total comes first.
@@ -390,6 +399,10 @@ TrainResult Trainer::run() {
         std::to_string(s.steps_per_epoch) + "), batch " + std::to_string(cfg.train.batch) +
         (cfg.train.accumulate > 1 ? " x " + std::to_string(cfg.train.accumulate) + " accumulated" : "") +
         ", lr " + fmt("%.1e", cfg.train.lr) + ", warm-up " + std::to_string(s.schedule.warmup_steps) + " steps");
+  if (cfg.train.low_res_size > 0 && cfg.train.low_res_steps > 0)
+    s.say("resizing   the first " + std::to_string(std::min(cfg.train.low_res_steps, s.total_steps)) + " steps at " +
+          std::to_string(cfg.train.low_res_size) + "x" + std::to_string(cfg.train.low_res_size) + ", the rest at " +
+          std::to_string(cfg.image_size) + "x" + std::to_string(cfg.image_size));
 
   if (!s.opts.resume.empty()) {
     s.resume();

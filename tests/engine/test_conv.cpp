@@ -110,6 +110,19 @@ TEST_CASE("conv2d matches a direct convolution") {
   for (const ConvCase& cc : cases) check_conv_case(cc);
 }
 
+TEST_CASE("conv2d over several row bands matches a direct convolution") {
+  // A batch splits each sample into bands of output rows (about 96K im2col elements each): depth
+  // 12*3*3 = 108 at width 120 gives 7-row bands, so 33 output rows end in a partial band, and taps
+  // of neighbouring bands overlap in the input gradient.
+  const ConvCase cases[] = {
+      {"3x3 pad 1, 33 rows", {2, 12, 33, 120}, {5, 12, 3, 3}, {1, 1, 1, 1, 1, 1, 1}, true},
+      {"stride 2", {2, 12, 67, 240}, {4, 12, 3, 3}, {2, 2, 1, 1, 1, 1, 1}, false},
+      {"dilation 4", {2, 12, 30, 120}, {3, 12, 3, 3}, {1, 1, 4, 4, 4, 4, 1}, false},
+      {"groups 2", {2, 24, 20, 120}, {4, 12, 3, 3}, {1, 1, 1, 1, 1, 1, 2}, true},
+  };
+  for (const ConvCase& cc : cases) check_conv_case(cc);
+}
+
 TEST_CASE("conv2d output size and validation messages") {
   CHECK(eng::conv2d_output_shape({1, 3, 10, 11}, {8, 3, 3, 3}, {2, 2, 1, 1, 1, 1, 1}) == Shape{1, 8, 5, 6});
   CHECK(eng::conv2d_output_shape({1, 3, 10, 10}, {8, 3, 3, 3}, {1, 1, 4, 4, 4, 4, 1}) == Shape{1, 8, 10, 10});
