@@ -93,10 +93,8 @@ void CamoXpertConfig::validate(const std::string& source) const {
                source, ": train.synthetic_cue must be [min, max] with 0 <= min <= max <= 1");
   CUTTLE_CHECK(train.precise_bn_batches >= 0, source, ": train.precise_bn_batches must be >= 0");
   CUTTLE_CHECK(train.accumulate >= 1, source, ": train.accumulate must be at least 1");
-  CUTTLE_CHECK(train.low_res_size == 0 || (train.low_res_size > 0 && train.low_res_size % 32 == 0 &&
-                                           train.low_res_size < image_size),
-               source, ": train.low_res_size = ", train.low_res_size,
-               " must be 0 (off) or a positive multiple of 32 below image_size (", image_size, ")");
+  CUTTLE_CHECK(train.low_res_size >= 0 && train.low_res_size % 32 == 0, source, ": train.low_res_size = ",
+               train.low_res_size, " must be 0 (off) or a positive multiple of 32");
   CUTTLE_CHECK(train.low_res_steps >= 0, source, ": train.low_res_steps must be >= 0");
 }
 

@@ -64,8 +64,8 @@ struct TrainConfig {
   int64_t accumulate = 1;            // micro-batches per optimizer step (gradient accumulation)
   int64_t precise_bn_batches = 0;    // before each validation, BN statistics recomputed over this many batches
   // Progressive resizing: the first low_res_steps optimizer steps train on batches resized to
-  // low_res_size (a multiple of 32 below image_size; 0 = off): early steps learn coarse shapes at a
-  // fraction of the cost, the rest fine-tune at the full size.
+  // low_res_size (a multiple of 32; 0 = off, and so is a size not below image_size): early steps
+  // learn coarse shapes at a fraction of the cost, the rest fine-tune at the full size.
   int64_t low_res_size = 0;
   int64_t low_res_steps = 0;
   bool tf32 = true;                  // CUDA: f32 convolutions and GEMMs on TF32 tensor cores (the recipe)

@@ -290,7 +290,8 @@ struct Trainer::State {
     return ev.metrics;
   }
 
-  bool low_res_step() const { return cfg.train.low_res_size > 0 && step < cfg.train.low_res_steps; }
+  bool low_res_phase() const { return cfg.train.low_res_size > 0 && cfg.train.low_res_size < cfg.image_size; }
+  bool low_res_step() const { return low_res_phase() && step < cfg.train.low_res_steps; }
 
   // ---- one optimizer step; false when it was skipped (non-finite loss or gradient) ----
   bool train_step(data::DataLoader& loader, double& loss_out, nlohmann::json& terms_out, double& grad_norm,
@@ -399,10 +400,13 @@ TrainResult Trainer::run() {
         std::to_string(s.steps_per_epoch) + "), batch " + std::to_string(cfg.train.batch) +
         (cfg.train.accumulate > 1 ? " x " + std::to_string(cfg.train.accumulate) + " accumulated" : "") +
         ", lr " + fmt("%.1e", cfg.train.lr) + ", warm-up " + std::to_string(s.schedule.warmup_steps) + " steps");
-  if (cfg.train.low_res_size > 0 && cfg.train.low_res_steps > 0)
+  if (s.low_res_phase() && cfg.train.low_res_steps > 0)
     s.say("resizing   the first " + std::to_string(std::min(cfg.train.low_res_steps, s.total_steps)) + " steps at " +
           std::to_string(cfg.train.low_res_size) + "x" + std::to_string(cfg.train.low_res_size) + ", the rest at " +
           std::to_string(cfg.image_size) + "x" + std::to_string(cfg.image_size));
+  else if (cfg.train.low_res_size > 0 && cfg.train.low_res_steps > 0)
+    s.say("resizing   off: train.low_res_size " + std::to_string(cfg.train.low_res_size) +
+          " is not below the image size " + std::to_string(cfg.image_size));
 
   if (!s.opts.resume.empty()) {
     s.resume();
@@ -445,6 +449,7 @@ TrainResult Trainer::run() {
       double loss = 0, grad_norm = 0;
       nlohmann::json terms;
       const auto t0 = Clock::now();
+      const int64_t input_size = s.low_res_step() ? cfg.train.low_res_size : cfg.image_size;
       const bool ok = s.train_step(loader, loss, terms, grad_norm, fixed ? &*fixed : nullptr);
       const double dt = seconds_since(t0);
       if (!ok) {
@@ -472,7 +477,7 @@ TrainResult Trainer::run() {
       const double ips = cfg.train.batch * cfg.train.accumulate / std::max(dt, 1e-9);
       if (s.step % s.opts.log_every == 0 || s.step == s.total_steps) {
         nlohmann::json e = {{"kind", "step"}, {"step", s.step}, {"epoch", s.epoch}, {"loss", loss}, {"terms", terms},
-                            {"lr", s.optimizer->lr()}, {"grad_norm", grad_norm}, {"images_per_s", ips},
+                            {"lr", s.optimizer->lr()}, {"grad_norm", grad_norm}, {"images_per_s", ips}, {"input_size", input_size},
                             {"memory", engine::memory_stats(s.opts.device)}, {"elapsed_s", seconds_since(s.start)}};
         s.log.write(e);
         s.history.push_back(e);

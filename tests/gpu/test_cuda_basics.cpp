@@ -1,5 +1,8 @@
 // GPU tests (label "gpu"): the CUDA allocator, copies between devices, and the element-wise kernels
 // compared with the CPU backend. Each skips with a message where no GPU (or no CUDA build) exists.
+#include <cmath>
+
+#include "engine/ops/linalg.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "tests/test_util.h"
@@ -48,6 +51,31 @@ TEST_CASE("cuda copies round-trip with strides and dtype conversion") {
   Tensor f = Tensor::full({3, 4}, 2.5, DType::f64, kGpu);
   CHECK(f.to(kCpu).to_vector<double>() == std::vector<double>(12, 2.5));
   CHECK_THROWS_AS(f.to_vector<double>(), cuttle::Error);  // no hidden copies
+}
+
+TEST_CASE("host-to-device copies return before the device is done and deliver every value") {
+  if (!gpu_present()) return;
+  // A long product queued first keeps the stream busy while the uploads are issued behind it; each
+  // host source is overwritten as soon as its copy call returns (the staging pool holds the bytes).
+  Tensor a = randn({2048, 2048}, 7, DType::f32).to(kGpu);
+  Tensor busy = eng::matmul(eng::matmul(a, a), a);
+  std::vector<Tensor> uploaded;
+  for (int i = 0; i < 40; ++i) {
+    Tensor host = Tensor::full({1000 + i}, (double)i, DType::f32);
+    uploaded.push_back(host.to(kGpu));
+    host.fill_(-1.0);
+  }
+  for (int i = 0; i < 40; ++i)
+    CHECK(uploaded[(size_t)i].to(kCpu).to_vector<float>() == std::vector<float>((size_t)(1000 + i), (float)i));
+  // Odd sizes, an i64 index list, and one over the pool's 32 MiB limit (a synchronous copy).
+  for (int64_t n : {1, 3, 7, 33, 9 * 1024 * 1024 + 5}) {
+    CAPTURE(n);
+    Tensor x = randn({n}, 8, DType::f32);
+    CHECK(x.to(kGpu).to(kCpu).to_vector<float>() == x.to_vector<float>());
+  }
+  Tensor ids = Tensor::from_vector<int64_t>({5, 0, 3, 3, 1}, {5});
+  CHECK(ids.to(kGpu).to(kCpu).to_vector<int64_t>() == ids.to_vector<int64_t>());
+  CHECK(std::isfinite(eng::sum(busy).to(kCpu).item()));
 }
 
 TEST_CASE("cuda binary and compare kernels match the CPU with broadcasting") {

@@ -9,6 +9,7 @@
 #include "autograd/functions/reduce.h"
 #include "engine/random.h"
 #include "layers/experts/registry.h"
+#include "layers/moe/routing.h"
 #include "layers/moe/sparse_moe.h"
 #include "models/loss.h"
 #include "models/model_factory.h"
@@ -94,6 +95,36 @@ TEST_CASE("SparseMoE of the COD experts: batched, per-sample and dense_masked ag
     check_close(dense, batched, 1e-4, /*extra_in_got=*/true);
   }
   SUBCASE("GPU against CPU") { check_close(batched, cpu, 1e-4); }
+  SUBCASE("routing statistics kept on the GPU") {
+    // The GPU MoE ran three forwards with the same routing, the CPU one: three times its sums.
+    const layers::MoEStats& g = gpu_moe->stats();
+    const layers::MoEStats& c = cpu_moe->stats();
+    REQUIRE(g.weight_sum.size() == c.weight_sum.size());
+    for (size_t e = 0; e < c.weight_sum.size(); ++e) {
+      CHECK(g.selections[e] == 3 * c.selections[e]);
+      CHECK(g.weight_sum[e] == doctest::Approx(3 * c.weight_sum[e]).epsilon(1e-5));
+    }
+  }
+}
+
+TEST_CASE("the loss-free balancing update on the GPU matches the CPU's") {
+  if (!gpu_present()) return;
+  // Extremes included: a bias at the clamp, an expert nobody chose, one chosen by half the batch.
+  const Tensor bias = Tensor::from_vector<float>({0.1f, -0.2f, 0.3f, 0.0f, 4.999f, -4.999f}, {6});
+  const Tensor usage = Tensor::from_vector<float>({0.5f, 0.1f, 0.1f, 0.1f, 0.2f, 0.0f}, {6});
+  layers::moe::BalanceState cpu{bias.clone(), Tensor::full({6}, 1.0 / 6)};
+  layers::moe::BalanceState gpu{bias.to(kGpu), Tensor::full({6}, 1.0 / 6).to(kGpu)};
+  layers::moe::BalanceOptions o;
+  o.rate = 0.05;
+  for (int i = 0; i < 30; ++i) {
+    layers::moe::update_balance(cpu, usage, o);
+    layers::moe::update_balance(gpu, usage, o);
+  }
+  CHECK(gpu.bias.device() == kGpu);
+  // The same double arithmetic rounded to f32 on both sides (FMA contraction may move the last bit).
+  CHECK(rel_err(gpu.bias, cpu.bias) <= 1e-6);
+  CHECK(rel_err(gpu.usage_ema, cpu.usage_ema) <= 1e-6);
+  CHECK(cpu.bias.to_vector<float>()[4] < 5.0f);
 }
 
 TEST_CASE("camoxpert-tiny: outputs, loss and every parameter gradient on the GPU match the CPU") {

@@ -47,6 +47,21 @@ TEST_SUITE("models") {
                            doctest::Contains("train.synthetic_cue"), cuttle::Error);
   }
 
+  TEST_CASE("camoxpert config checks the progressive-resizing fields") {
+    for (int64_t size : {-32, 100})
+      CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"image_size", 352}, {"train", {{"low_res_size", size}}}}, "my.json"),
+                           doctest::Contains("my.json: train.low_res_size"), cuttle::Error);
+    // A size not below image_size is accepted and leaves the phase off (an --image-size override).
+    CHECK(models::parse_camoxpert_config(json{{"image_size", 64}, {"train", {{"low_res_size", 96}}}}).train.low_res_size == 96);
+    CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"train", {{"low_res_steps", -1}}}}, "my.json"),
+                         doctest::Contains("train.low_res_steps"), cuttle::Error);
+    const models::CamoXpertConfig c =
+        models::parse_camoxpert_config(json{{"image_size", 128}, {"train", {{"low_res_size", 96}, {"low_res_steps", 600}}}});
+    CHECK(c.train.low_res_size == 96);
+    CHECK(c.train.low_res_steps == 600);
+    CHECK(models::CamoXpertConfig().train.low_res_size == 0);  // off unless a recipe asks
+  }
+
   TEST_CASE("camoxpert config round trips through json") {
     models::CamoXpertConfig c;
     c.head_width = 32;
@@ -55,6 +70,8 @@ TEST_SUITE("models") {
     c.train.steps = 123;
     c.train.synthetic_cue = {0.1, 0.6};
     c.train.tf32 = false;
+    c.train.low_res_size = 64;
+    c.train.low_res_steps = 7;
     models::CamoXpertConfig d = models::parse_camoxpert_config(models::to_json(c), "round trip");
     CHECK(models::to_json(d) == models::to_json(c));
     CHECK_FALSE(d.train.tf32);
@@ -69,7 +86,9 @@ TEST_SUITE("models") {
     CHECK(tiny.head_width == 16);
     CHECK(tiny.image_size == 128);
     CHECK(tiny.train.lr == 1.5e-3);
-    CHECK(tiny.train.steps == 600);
+    CHECK(tiny.train.steps == 900);
+    CHECK(tiny.train.low_res_size == 96);
+    CHECK(tiny.train.low_res_steps == 600);
     CHECK(tiny.train.batch == 16);
     CHECK(tiny.train.synthetic_cue == std::vector<double>{0.3, 1.0});
     models::CamoXpertConfig b2 = models::load_camoxpert_config(dir + "camoxpert-pvt-b2.json");

@@ -1,6 +1,7 @@
 // The trainer end to end on a very small model and synthetic data: it writes the whole run directory,
 // and a run stopped mid-epoch and resumed gives bit for bit the losses and metrics of an uninterrupted
 // run (CPU). Also the held-out validation split never overlaps the training images.
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -125,6 +126,24 @@ TEST_CASE("trainer writes the run directory and resumes bit for bit") {
   }
   CHECK(c.final_metrics.sm == a.final_metrics.sm);
   CHECK(c.final_metrics.mae == a.final_metrics.mae);
+}
+
+TEST_CASE("progressive resizing trains the first steps at the low resolution") {
+  const fs::path dir = fresh("low_res");
+  models::TrainerOptions o = options(dir);
+  o.config.image_size = 96;  // the deepest map at 64x64 is 2x2: BatchNorm has enough values
+  o.config.train.low_res_size = 64;
+  o.config.train.low_res_steps = 2;
+  o.log_every = 1;
+  models::TrainResult r = models::Trainer(o).run();
+  REQUIRE(r.step_losses.size() == 6);
+  for (double l : r.step_losses) CHECK(std::isfinite(l));
+  std::vector<int64_t> sizes;
+  for (const auto& e : models::RunLog::read((dir / "log.jsonl").string()))
+    if (e.value("kind", "") == "step") sizes.push_back(e.at("input_size").get<int64_t>());
+  CHECK(sizes == std::vector<int64_t>{64, 64, 96, 96, 96, 96});
+  // Validation stays at the full size.
+  CHECK(r.final_metrics.sm > 0);
 }
 
 TEST_CASE("held-out validation never shares an image with training") {
