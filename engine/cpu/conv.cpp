@@ -156,19 +156,22 @@ int64_t scratch_size(const ConvGeom& g, const std::vector<Band>& bands) {
   return g.K * most;
 }
 
-// Calls sample(n, col, tiled) for every sample n, with a column buffer of the calling thread.
+// Calls sample(n, col, tiled, bands) for every sample n, with a column buffer of the calling thread
+// sized for the bands (computed once per convolution).
 template <typename T, typename Fn>
 void for_each_sample(const ConvGeom& g, const Fn& sample) {
   cpu::disable_eigen_threads();
-  if (!split_by_sample(g)) {
-    Scratch<T> col(scratch_size(g, bands_of(g, true)));
-    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data.get(), true);
+  const bool tiled = !split_by_sample(g);
+  const std::vector<Band> bands = bands_of(g, tiled);
+  const int64_t size = scratch_size(g, bands);
+  if (tiled) {
+    Scratch<T> col(size);
+    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data.get(), true, bands);
     return;
   }
-  const int64_t size = scratch_size(g, bands_of(g, false));
   parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
     Scratch<T> col(size);
-    for (int64_t n = n0; n < n1; ++n) sample(n, col.data.get(), false);
+    for (int64_t n = n0; n < n1; ++n) sample(n, col.data.get(), false, bands);
   });
 }
 
@@ -185,13 +188,13 @@ std::pair<const T*, int64_t> columns(const T* x, int64_t n, int64_t gr, Band b, 
 
 template <typename T>
 void forward_gemm(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
-  for_each_sample<T>(g, [&](int64_t n, T* col, bool tiled) {
+  for_each_sample<T>(g, [&](int64_t n, T* col, bool tiled, const std::vector<Band>& bands) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
       T* yg = y + (n * g.O + gr * g.Og) * g.P;
       if (b)
         for (int64_t o = 0; o < g.Og; ++o) std::fill(yg + o * g.P, yg + (o + 1) * g.P, b[gr * g.Og + o]);
       const T* wg = w + gr * g.Og * g.K;
-      for (const Band& band : bands_of(g, tiled)) {
+      for (const Band& band : bands) {
         const auto [cols, ld] = columns(x, n, gr, band, g, col, tiled);
         conv_gemm<T>(tiled, false, false, g.Og, band.cols(g), g.K, wg, g.K, cols, ld, yg + band.first(g), g.P,
                      b != nullptr);
@@ -202,7 +205,7 @@ void forward_gemm(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
 
 template <typename T>
 void backward_input_gemm(const T* gy, const T* w, T* gx, const ConvGeom& g) {
-  for_each_sample<T>(g, [&](int64_t n, T* col, bool tiled) {
+  for_each_sample<T>(g, [&](int64_t n, T* col, bool tiled, const std::vector<Band>& bands) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
       T* gxg = gx + (n * g.C + gr * g.Cg) * g.H * g.W;
       const T* wg = w + gr * g.Og * g.K;
@@ -212,7 +215,7 @@ void backward_input_gemm(const T* gy, const T* w, T* gx, const ConvGeom& g) {
         continue;
       }
       std::fill(gxg, gxg + g.Cg * g.H * g.W, T(0));
-      for (const Band& band : bands_of(g, tiled)) {
+      for (const Band& band : bands) {
         const int64_t cols = band.cols(g);
         conv_gemm<T>(tiled, true, false, g.K, cols, g.Og, wg, g.K, gyg + band.first(g), g.P, col, cols, false);
         col2im_add(col, g, band, gxg, tiled);
@@ -230,11 +233,11 @@ template <typename T>
 void backward_weight_gemm(const T* gy, const T* x, T* gw, const ConvGeom& g) {
   cpu::disable_eigen_threads();
   // gw_g [Og x K] += gy_g [Og x band] * cols^T [band x K] for sample n, into out (all groups, [O x K]).
-  auto sample = [&](int64_t n, T* col, T* out, bool tiled) {
+  auto sample = [&](int64_t n, T* col, T* out, bool tiled, const std::vector<Band>& bands) {
     for (int64_t gr = 0; gr < g.groups; ++gr) {
       const T* gyg = gy + (n * g.O + gr * g.Og) * g.P;
       T* og = out + gr * g.Og * g.K;
-      for (const Band& band : bands_of(g, tiled)) {
+      for (const Band& band : bands) {
         const auto [cols, ld] = columns(x, n, gr, band, g, col, tiled);
         conv_gemm<T>(tiled, false, true, g.Og, g.K, band.cols(g), gyg + band.first(g), g.P, cols, ld, og, g.K, true);
       }
@@ -242,18 +245,21 @@ void backward_weight_gemm(const T* gy, const T* x, T* gw, const ConvGeom& g) {
   };
   const int64_t wsize = g.O * g.K;
   std::fill(gw, gw + wsize, T(0));
-  if (!split_by_sample(g)) {
-    Scratch<T> col(scratch_size(g, bands_of(g, true)));
-    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data.get(), gw, true);
+  const bool tiled = !split_by_sample(g);
+  const std::vector<Band> bands = bands_of(g, tiled);
+  const int64_t size = scratch_size(g, bands);
+  if (tiled) {
+    Scratch<T> col(size);
+    for (int64_t n = 0; n < g.N; ++n) sample(n, col.data.get(), gw, true, bands);
     return;
   }
-  const int64_t parts = std::min(g.N, kWeightGradParts), size = scratch_size(g, bands_of(g, false));
+  const int64_t parts = std::min(g.N, kWeightGradParts);
   std::vector<T> partial((parts - 1) * wsize, T(0));  // part 0 accumulates into gw itself
   parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
     Scratch<T> col(size);
     for (int64_t part = p0; part < p1; ++part) {
       T* out = part == 0 ? gw : partial.data() + (part - 1) * wsize;
-      for (int64_t n = g.N * part / parts; n < g.N * (part + 1) / parts; ++n) sample(n, col.data.get(), out, false);
+      for (int64_t n = g.N * part / parts; n < g.N * (part + 1) / parts; ++n) sample(n, col.data.get(), out, false, bands);
     }
   });
   for (int64_t part = 1; part < parts; ++part) {

@@ -224,14 +224,12 @@ void SparseMoE::record_stats(const Tensor& host_indices, const Tensor& indices, 
   }
   // The weight sums stay on the weights' device until stats() is read: a read-back per forward
   // would stall a GPU step.
-  if (!weight_sum_.defined() || weight_sum_.device() != weights.device())
-    weight_sum_ = weight_sum_.defined() ? weight_sum_.to(weights.device())
-                                        : Tensor::zeros({E}, DType::f64, weights.device());
+  if (!weight_sum_.defined()) weight_sum_ = Tensor::zeros({E}, DType::f64, weights.device());
+  else if (weight_sum_.device() != weights.device()) weight_sum_ = weight_sum_.to(weights.device());
   {
     // The forward's gather already used these indices (and checked frozen ones).
     engine::IndicesVouched used_already;
-    weight_sum_ = engine::index_add(weight_sum_, 0, indices.to(weights.device()).reshape({B * k}),
-                                    weights.to(DType::f64).reshape({B * k}));
+    weight_sum_ = engine::index_add(weight_sum_, 0, indices.reshape({B * k}), weights.to(DType::f64).reshape({B * k}));
   }
   stats_.samples += B;
   stats_.last_batch = B;

@@ -291,7 +291,10 @@ struct Trainer::State {
   }
 
   bool low_res_phase() const { return cfg.train.low_res_size > 0 && cfg.train.low_res_size < cfg.image_size; }
-  bool low_res_step() const { return low_res_phase() && step < cfg.train.low_res_steps; }
+  // The side of the inputs the next step trains on.
+  int64_t input_size() const {
+    return low_res_phase() && step < cfg.train.low_res_steps ? cfg.train.low_res_size : cfg.image_size;
+  }
 
   // ---- one optimizer step; false when it was skipped (non-finite loss or gradient) ----
   bool train_step(data::DataLoader& loader, double& loss_out, nlohmann::json& terms_out, double& grad_norm,
@@ -309,11 +312,10 @@ struct Trainer::State {
       else b = loader.next();
       CUTTLE_CHECK(b.has_value(), "training data ended inside an epoch (a loader bug)");
       Tensor images = b->images.to(opts.device), masks = b->masks.to(opts.device);
-      if (low_res_step()) {
+      if (const int64_t side = input_size(); side != cfg.image_size) {
         // Masks resized like the images: their soft edges are the targets the loss handles anyway.
-        const int64_t s = cfg.train.low_res_size;
-        images = engine::resize_bilinear(images, s, s, false);
-        masks = engine::resize_bilinear(masks, s, s, false);
+        images = engine::resize_bilinear(images, side, side, false);
+        masks = engine::resize_bilinear(masks, side, side, false);
       }
       CamoXpertOutput out = model->forward(Var(images));
       LossTerms loss = camoxpert_loss(out, masks, cfg.loss);
@@ -449,7 +451,7 @@ TrainResult Trainer::run() {
       double loss = 0, grad_norm = 0;
       nlohmann::json terms;
       const auto t0 = Clock::now();
-      const int64_t input_size = s.low_res_step() ? cfg.train.low_res_size : cfg.image_size;
+      const int64_t input_size = s.input_size();
       const bool ok = s.train_step(loader, loss, terms, grad_norm, fixed ? &*fixed : nullptr);
       const double dt = seconds_since(t0);
       if (!ok) {
