@@ -71,6 +71,12 @@ int main(int argc, char** argv) {
   app.add_option("--tf32", tf32, "on|off: TF32 tensor cores for f32 convolutions and GEMMs (CUDA)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  std::string cudnn_benchmark = "off";
+  app.add_option("--cudnn-benchmark", cudnn_benchmark,
+                 "on|off: time cuDNN's convolution algorithms once per shape bucket (the warm-up calls pay "
+                 "for it) instead of its heuristics (match bench_cod_torch.py --cudnn-benchmark)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
   app.add_option("--set", overrides, "override a config field, e.g. --set moe.mode=dense_soft");
   app.add_flag("--skip-train", skip_train, "time inference only");
   app.add_flag("--skip-infer", skip_infer, "time the training step only");
@@ -83,6 +89,7 @@ int main(int argc, char** argv) {
     if (image_size > 0) all.push_back("image_size=" + std::to_string(image_size));
     const models::CamoXpertConfig cfg = models::load_config(apps::find_shipped_config(config), all);
     engine::set_cuda_math(tf32 == "on", false);
+    engine::set_conv_benchmark(cudnn_benchmark == "on");
     std::printf("bench_cod: %s, %lldx%lld, MoE %s top-%lld, %s, f32%s; %d warm-up + %d timed calls, median\n",
                 cfg.name.c_str(), (long long)cfg.image_size, (long long)cfg.image_size, cfg.moe.mode.c_str(),
                 (long long)cfg.moe.top_k, engine::describe_device(device).c_str(),
@@ -110,7 +117,10 @@ int main(int argc, char** argv) {
           opt.step();
           opt.zero_grad();
         };
-        step();  // the first step allocates the optimizer moments: not part of the peak reset below
+        // The first step allocates the optimizer moments (not part of the peak reset below) and makes the
+        // cuDNN choices: its time shows what a cold start costs (cudnnFind when benchmarking).
+        const bench::Timing first = bench::time_it(step, 0, 1, device, /*wall=*/true);
+        std::printf("first training step (batch %lld): %.0f ms\n", (long long)batch, first.median_ms);
         engine::reset_peak_memory(device);
         // Wall time, the device drained after each call: a training step also reads its loss and gradient
         // norm, as train_cod's does, so host and device work both count.

@@ -18,6 +18,7 @@
 #include "engine/ops/norm.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
+#include "engine/system_info.h"
 
 using namespace cuttle;
 using engine::Tensor;
@@ -103,7 +104,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"micro", "model"}));
   app.add_option("--batch", batch, "batch size of the model list")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--tsv", tsv, "also write the model list's rows to this tab-separated file");
+  bool cudnn_benchmark = false;
+  app.add_flag("--cudnn-benchmark", cudnn_benchmark,
+               "CUDA: time cuDNN's convolution algorithms once per shape bucket instead of its heuristics "
+               "(match bench_ops_torch.py --cudnn-benchmark)");
   CLI11_PARSE(app, argc, argv);
+  engine::set_conv_benchmark(cudnn_benchmark);
   if (threads > 0) engine::set_num_threads(threads);
   engine::Device device = engine::Device::cpu();
   if (device_name.rfind("cuda", 0) == 0) {

@@ -145,3 +145,29 @@ CUTTLE_HOST_DEVICE T unary_derivative(UnaryOp op, T x, T y, T p) {
 }
 
 }  // namespace cuttle::engine::scalar
+
+namespace cuttle::engine::scalar {
+
+// Which of x and y = f(x) unary_derivative reads: kernels skip loading the other (keep in step with
+// unary_derivative above).
+constexpr bool derivative_reads_x(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::log: case UnaryOp::abs: case UnaryOp::sin: case UnaryOp::cos: case UnaryOp::square:
+    case UnaryOp::erf: case UnaryOp::relu: case UnaryOp::gelu: case UnaryOp::softplus: case UnaryOp::elu:
+    case UnaryOp::log1p:
+      return true;
+    default:
+      return false;
+  }
+}
+constexpr bool derivative_reads_y(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::exp: case UnaryOp::sqrt: case UnaryOp::rsqrt: case UnaryOp::reciprocal: case UnaryOp::sigmoid:
+    case UnaryOp::tanh: case UnaryOp::elu: case UnaryOp::expm1:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace cuttle::engine::scalar

@@ -133,4 +133,12 @@ void set_cuda_math(bool tf32, bool deterministic) {
 #endif
 }
 
+void set_conv_benchmark(bool on) {
+#ifdef CUTTLE_WITH_CUDA
+  cuda::set_cudnn_benchmark(on);
+#else
+  (void)on;
+#endif
+}
+
 }  // namespace cuttle::engine

@@ -4,8 +4,9 @@
 cuttle: a whole training step (forward, loss, loss read, backward, gradient clipping, AdamW, zero_grad)
 in train mode and inference (eval mode, no_grad, sigmoid of the final map), per batch size; median wall
 time of the timed calls with the device drained around each, images/s and peak memory
-(torch.cuda.max_memory_allocated). Eager PyTorch, cudnn.benchmark off (its default; with it on, every new
-expert batch size the routing produces triggers a search), TF32 as --tf32.
+(torch.cuda.max_memory_allocated). Eager PyTorch, cudnn.benchmark as --cudnn-benchmark (off by default, as
+PyTorch's; with it on, every new expert batch size the routing produces triggers a search), TF32 as
+--tf32.
 
   python3 tools/bench_cod_torch.py [--config camoxpert-pvt-b2] [--batch 16 1] [--tsv torch.tsv]
                                    [--cuttle cuttle.tsv]   # also print the comparison with bench_cod's rows
@@ -94,7 +95,10 @@ def bench(cfg, batches, device, warmup, reps, skip_train, skip_infer):
                 opt.step()
                 opt.zero_grad(set_to_none=True)
 
+            t0 = time.perf_counter()
             step()  # allocates the optimizer moments, outside the peak below (as bench_cod)
+            drain(device)
+            print(f"first training step (batch {batch}): {(time.perf_counter() - t0) * 1e3:.0f} ms")
             reset_peak(device)
             ms = time_calls(step, warmup, reps, device)
             rows.append(("train", batch, statistics.median(ms), ms[0], peak_mib(device)))
@@ -134,6 +138,8 @@ def main():
     ap.add_argument("--skip-infer", action="store_true")
     ap.add_argument("--tsv", help="write the rows here")
     ap.add_argument("--cuttle", help="bench_cod's --tsv file: print both side by side")
+    ap.add_argument("--cudnn-benchmark", choices=["on", "off"], default="off",
+                    help="torch.backends.cudnn.benchmark (match bench_cod --cudnn-benchmark)")
     a = ap.parse_args()
     cfg = load_config(config_path(a.config))
     if a.image_size:
@@ -144,7 +150,7 @@ def main():
     tf32 = a.tf32 == "on"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
-    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.benchmark = a.cudnn_benchmark == "on"
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"bench_cod_torch: {cfg['name']}, {cfg['image_size']}x{cfg['image_size']}, MoE {cfg['moe']['mode']} "
           f"top-{cfg['moe']['top_k']}, {name}, PyTorch {torch.__version__}, f32{' with TF32' if tf32 else ''}; "

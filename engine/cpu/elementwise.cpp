@@ -7,6 +7,7 @@
 #include "engine/cpu/unary_vectorized.h"
 #include "engine/device_route.h"
 #include "engine/dispatch.h"
+#include "engine/op_constants.h"
 #include "engine/scalar_ops.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/elementwise.h"
@@ -60,21 +61,6 @@ void unary_loop(Tensor& out, const Tensor& a, const Fn& fn) {
       for (int64_t i = 0; i < len; ++i) o[i * inc[0]] = fn(x[i * inc[1]]);
     }
   });
-}
-
-// Calls body(std::integral_constant<BinaryOp, op>{}): with the op a compile-time constant the
-// per-element switch folds away and the inner loops vectorise.
-template <typename Body>
-void with_binary_op(BinaryOp op, const Body& body) {
-  switch (op) {
-    case BinaryOp::add: return body(std::integral_constant<BinaryOp, BinaryOp::add>{});
-    case BinaryOp::sub: return body(std::integral_constant<BinaryOp, BinaryOp::sub>{});
-    case BinaryOp::mul: return body(std::integral_constant<BinaryOp, BinaryOp::mul>{});
-    case BinaryOp::div: return body(std::integral_constant<BinaryOp, BinaryOp::div>{});
-    case BinaryOp::pow: return body(std::integral_constant<BinaryOp, BinaryOp::pow>{});
-    case BinaryOp::maximum: return body(std::integral_constant<BinaryOp, BinaryOp::maximum>{});
-    case BinaryOp::minimum: return body(std::integral_constant<BinaryOp, BinaryOp::minimum>{});
-  }
 }
 
 const char* binary_op_name(BinaryOp op) {

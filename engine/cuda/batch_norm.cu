@@ -8,6 +8,7 @@
 #include "engine/cuda/channel_kernels.cuh"
 #include "engine/cuda/norm.h"
 #include "engine/cuda/norm_checks.h"
+#include "engine/cuda/packed_map.cuh"
 #include "engine/dispatch.h"
 
 namespace cuttle::engine::cuda {
@@ -70,13 +71,33 @@ __global__ void eval_coef_kernel(const T* rm, const T* rv, const T* w, const T* 
     bn_coefficients<T>(c, C, (double)rm[c], (double)rv[c], eps, w, b, mean_out, invstd_out, coef);
 }
 
-template <typename T, bool Relu>
+// y = x * coef[c] + coef[C + c] (then the ReLU), V values per thread (rows of S/V packs) when every
+// row starts on a pack boundary.
+template <typename T, bool Relu, int V>
 __global__ void apply_kernel(const T* x, const T* coef, T* y, int64_t rows, int64_t C, int64_t S) {
-  CUTTLE_ROW_LOOP(row, s, rows, S) {
+  const int64_t packs = S / V;
+  CUTTLE_ROW_LOOP(row, s, rows, packs) {
     const int64_t c = row % C;
-    T v = x[row * S + s] * coef[c] + coef[C + c];
-    if (Relu) v = v > T(0) ? v : T(0);
-    y[row * S + s] = v;
+    const T a = coef[c], b = coef[C + c];
+    Pack<T, V> v = reinterpret_cast<const Pack<T, V>*>(x + row * S)[s];
+#pragma unroll
+    for (int k = 0; k < V; ++k) {
+      const T o = v.v[k] * a + b;
+      v.v[k] = Relu ? (o > T(0) ? o : T(0)) : o;
+    }
+    reinterpret_cast<Pack<T, V>*>(y + row * S)[s] = v;
+  }
+}
+
+template <typename T, bool Relu>
+void launch_apply(const T* x, const T* coef, T* y, int64_t rows, int64_t C, int64_t S, cudaStream_t st) {
+  constexpr int V = 16 / sizeof(T);
+  if (S % V == 0 && aligned_to(x, 16) && aligned_to(y, 16)) {
+    const RowGrid rg(rows, S / V);
+    apply_kernel<T, Relu, V><<<rg.grid, rg.block, 0, st>>>(x, coef, y, rows, C, S);
+  } else {
+    const RowGrid rg(rows, S);
+    apply_kernel<T, Relu, 1><<<rg.grid, rg.block, 0, st>>>(x, coef, y, rows, C, S);
   }
 }
 
@@ -189,9 +210,8 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
       CUTTLE_CUDA_CHECK_LAUNCH(op);
     }
     if (M == 0) return;
-    const RowGrid rg(g.N * g.C, g.S);
-    if (relu) apply_kernel<T, true><<<rg.grid, rg.block, 0, st>>>(px, coef.data<T>(), r.output.data<T>(), g.N * g.C, g.C, g.S);
-    else apply_kernel<T, false><<<rg.grid, rg.block, 0, st>>>(px, coef.data<T>(), r.output.data<T>(), g.N * g.C, g.C, g.S);
+    if (relu) launch_apply<T, true>(px, coef.data<T>(), r.output.data<T>(), g.N * g.C, g.C, g.S, st);
+    else launch_apply<T, false>(px, coef.data<T>(), r.output.data<T>(), g.N * g.C, g.C, g.S, st);
     CUTTLE_CUDA_CHECK_LAUNCH(op);
   });
   return r;

@@ -80,6 +80,7 @@ __global__ void channel_partials_kernel(ChannelPlan p, Fn fn, double* partials) 
     for (int q = 0; q < K; ++q) acc[q] = 0;
     if (nrows == 1) {  // a segment of one long row: no index division per value
       const int64_t row = (n0 * p.C + c) * p.S;
+#pragma unroll 4  // several loads in flight per thread: the fold is latency-bound otherwise
       for (int j = threadIdx.x; j < slen; j += blockDim.x) fn(c, n0, s0 + j, row + s0 + j, acc);
     } else {
       const int count = nrows * slen;

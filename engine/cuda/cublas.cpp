@@ -7,14 +7,6 @@
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/runtime.h"
 
-#define CUTTLE_CUBLAS_CHECK(call)                                                                       \
-  do {                                                                                                  \
-    cublasStatus_t cuttle_st_ = (call);                                                                 \
-    if (cuttle_st_ != CUBLAS_STATUS_SUCCESS)                                                            \
-      ::cuttle::detail::throw_error(__FILE__, __LINE__, "cuBLAS error in ", #call, ": ",                \
-                                    cublasGetStatusString(cuttle_st_));                                 \
-  } while (0)
-
 namespace cuttle::engine::cuda {
 
 namespace {

@@ -1,9 +1,19 @@
 // Declares the cuBLAS services: one handle per device bound to cuttle's stream, the TF32 switch,
-// and the batched GEMM behind matmul on the GPU.
+// the batched GEMM behind matmul on the GPU, and the status check of cuBLAS calls.
 #pragma once
 #include <cublas_v2.h>
 
+#include "engine/error.h"
 #include "engine/tensor.h"
+
+// Throws with the call and cuBLAS's status string when a cuBLAS call fails.
+#define CUTTLE_CUBLAS_CHECK(call)                                                                       \
+  do {                                                                                                  \
+    cublasStatus_t cuttle_st_ = (call);                                                                 \
+    if (cuttle_st_ != CUBLAS_STATUS_SUCCESS)                                                            \
+      ::cuttle::detail::throw_error(__FILE__, __LINE__, "cuBLAS error in ", #call, ": ",                \
+                                    cublasGetStatusString(cuttle_st_));                                 \
+  } while (0)
 
 namespace cuttle::engine::cuda {
 

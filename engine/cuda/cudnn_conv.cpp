@@ -1,5 +1,6 @@
 // Convolution through cuDNN (engine/cuda/cudnn_conv.h): descriptors per call, the algorithm from the
-// cache in cudnn_algo.cpp, candidates tried in order until one gets its workspace and runs.
+// cache in cudnn_algo.cpp, candidates tried in order until one gets its workspace and runs. Depthwise
+// and 1x1 forwards go to cuttle's own kernels instead (engine/cuda/own_conv.h).
 #include "engine/cuda/cudnn_conv.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "engine/cuda/conv_bias.h"
 #include "engine/cuda/cublas.h"
 #include "engine/cuda/cudnn_algo.h"
+#include "engine/cuda/own_conv.h"
 #include "engine/cuda/runtime.h"
 
 namespace cuttle::engine::cuda {
@@ -122,6 +124,10 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   if (y.numel() == 0) return y;
   if (x.numel() == 0 || w.numel() == 0) {
     y.zero_();  // no input channels: the bias alone
+  } else if (depthwise_kernel_applies(x.shape(), w.shape(), p)) {
+    depthwise_conv2d_forward(x.contiguous(), w.contiguous(), y, p);
+  } else if (pointwise_gemm_applies(x.shape(), w.shape(), p)) {
+    pointwise_conv2d_forward(x.contiguous(), w.contiguous(), y);
   } else {
     const Tensor xc = x.contiguous(), wc = w.contiguous();
     const int64_t chunk = batch_chunk(x.shape(), ys);

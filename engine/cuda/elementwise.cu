@@ -1,8 +1,12 @@
-// CUDA kernels of the element-wise op family: one grid-stride kernel per (op family, dtype) with the
-// op chosen inside by a uniform switch, a contiguous fast path and a strided/broadcast path.
+// CUDA kernels of the element-wise op family. Contiguous operands (and a one-element operand
+// broadcast against a contiguous one) go through launch_packed_map with the op a compile-time
+// constant: wide loads and no per-element switch. Other broadcasts and strided views use one
+// grid-stride kernel per (op family, dtype) with the op chosen by a uniform switch.
 #include "engine/cuda/elementwise.h"
 #include "engine/cuda/kernel_util.cuh"
+#include "engine/cuda/packed_map.cuh"
 #include "engine/dispatch.h"
+#include "engine/op_constants.h"
 #include "engine/scalar_ops.h"
 
 namespace cuttle::engine::cuda {
@@ -11,11 +15,6 @@ namespace {
 
 #define CUTTLE_GRID_LOOP(i, n) \
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
-
-template <typename TO, typename T, typename Fn>
-__global__ void binary_contiguous(TO* out, const T* a, const T* b, int64_t n, Fn fn) {
-  CUTTLE_GRID_LOOP(i, n) out[i] = fn(a[i], b[i]);
-}
 
 template <typename TO, typename T, typename Fn>
 __global__ void binary_strided(TO* out, const T* a, const T* b, int64_t n, StridedIndex<3> idx, Fn fn) {
@@ -36,39 +35,19 @@ __global__ void unary_strided(T* out, const T* x, int64_t n, StridedIndex<2> idx
 }
 
 template <typename T>
-__global__ void unary_contiguous(T* out, const T* x, int64_t n, UnaryOp op, T p) {
-  CUTTLE_GRID_LOOP(i, n) out[i] = scalar::unary<T>(op, x[i], p);
-}
-
-template <typename T>
-__global__ void unary_backward_contiguous(T* out, const T* g, const T* x, const T* y, int64_t n, UnaryOp op, T p) {
-  CUTTLE_GRID_LOOP(i, n) out[i] = g[i] * scalar::unary_derivative<T>(op, x[i], y[i], p);
-}
-
-// out[...] = fn(a, b) over broadcast operands; out is fresh and contiguous.
-template <typename TO, typename T, typename Fn>
-void launch_binary(Tensor& out, const Tensor& a, const Tensor& b, Fn fn, const char* name) {
-  const int64_t n = out.numel();
-  if (n == 0) return;
-  DeviceGuard guard(out.device().index);
-  cudaStream_t s = stream_of(out);
-  TO* po = out.data<TO>();
-  const T* pa = a.data<T>();
-  const T* pb = b.data<T>();
-  if (a.is_contiguous() && b.is_contiguous() && a.shape() == out.shape() && b.shape() == out.shape()) {
-    binary_contiguous<TO, T><<<blocks_for(n), kThreads, 0, s>>>(po, pa, pb, n, fn);
-  } else {
-    const Shape so = out.strides(), sa = broadcast_strides_to(a, out.shape()), sb = broadcast_strides_to(b, out.shape());
-    const Shape* st[3] = {&so, &sa, &sb};
-    binary_strided<TO, T><<<blocks_for(n), kThreads, 0, s>>>(po, pa, pb, n, make_strided_index<3>(out.shape(), st), fn);
-  }
-  CUTTLE_CUDA_CHECK_LAUNCH(name);
-}
-
-template <typename T>
 struct BinaryFn {
   BinaryOp op;
   __device__ T operator()(T a, T b) const { return scalar::binary<T>(op, a, b); }
+};
+template <typename T, BinaryOp Op>
+struct BinaryConstFn {
+  __device__ T operator()(T a, T b) const { return scalar::binary<T>(Op, a, b); }
+};
+// One operand is a single element on the device, read once per thread.
+template <typename T, BinaryOp Op, bool kScalarFirst>
+struct BinaryScalarFn {
+  const T* s;
+  __device__ T operator()(T v) const { return kScalarFirst ? scalar::binary<T>(Op, *s, v) : scalar::binary<T>(Op, v, *s); }
 };
 template <typename T>
 struct CompareFn {
@@ -81,23 +60,85 @@ struct UnaryFn {
   T p;
   __device__ T operator()(T x) const { return scalar::unary<T>(op, x, p); }
 };
+template <typename T, UnaryOp Op>
+struct UnaryConstFn {
+  T p;
+  __device__ T operator()(T x) const { return scalar::unary<T>(Op, x, p); }
+};
+// g * f'(x, y), in the four forms of what the derivative reads (the operands it does not read are
+// not loaded at all).
+template <typename T, UnaryOp Op>
+struct GradXYFn {
+  T p;
+  __device__ T operator()(T g, T x, T y) const { return g * scalar::unary_derivative<T>(Op, x, y, p); }
+};
+template <typename T, UnaryOp Op>
+struct GradXFn {
+  T p;
+  __device__ T operator()(T g, T x) const { return g * scalar::unary_derivative<T>(Op, x, T(0), p); }
+};
+template <typename T, UnaryOp Op>
+struct GradYFn {
+  T p;
+  __device__ T operator()(T g, T y) const { return g * scalar::unary_derivative<T>(Op, T(0), y, p); }
+};
+template <typename T, UnaryOp Op>
+struct GradConstFn {
+  T p;
+  __device__ T operator()(T g) const { return g * scalar::unary_derivative<T>(Op, T(0), T(0), p); }
+};
+
+bool dense_like(const Tensor& t, const Shape& out_shape) { return t.is_contiguous() && t.shape() == out_shape; }
+
+// The strided/broadcast fallback: out[...] = fn(a, b); out is fresh and contiguous.
+template <typename TO, typename T, typename Fn>
+void launch_binary_strided(Tensor& out, const Tensor& a, const Tensor& b, Fn fn, const char* name) {
+  const int64_t n = out.numel();
+  const Shape so = out.strides(), sa = broadcast_strides_to(a, out.shape()), sb = broadcast_strides_to(b, out.shape());
+  const Shape* st[3] = {&so, &sa, &sb};
+  binary_strided<TO, T><<<blocks_for(n), kThreads, 0, stream_of(out)>>>(
+      out.data<TO>(), a.data<T>(), b.data<T>(), n, make_strided_index<3>(out.shape(), st), fn);
+  CUTTLE_CUDA_CHECK_LAUNCH(name);
+}
 
 }  // namespace
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
+  const int64_t n = out.numel();
+  if (n == 0) return out;
+  DeviceGuard guard(out.device().index);
+  cudaStream_t s = stream_of(out);
+  const bool a_dense = dense_like(a, out_shape), b_dense = dense_like(b, out_shape);
   dispatch_numeric(a.dtype(), "binary", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    launch_binary<T, T>(out, a, b, BinaryFn<T>{op}, "binary");
+    T* po = out.data<T>();
+    const T *pa = a.data<T>(), *pb = b.data<T>();
+    if ((a_dense || a.numel() == 1) && (b_dense || b.numel() == 1) && (a_dense || b_dense)) {
+      with_binary_op(op, [&](auto k) {
+        constexpr BinaryOp kOp = decltype(k)::value;
+        if (a_dense && b_dense) launch_packed_map(s, "binary", po, n, BinaryConstFn<T, kOp>{}, pa, pb);
+        else if (a_dense) launch_packed_map(s, "binary", po, n, BinaryScalarFn<T, kOp, false>{pb}, pa);
+        else launch_packed_map(s, "binary", po, n, BinaryScalarFn<T, kOp, true>{pa}, pb);
+      });
+    } else {
+      launch_binary_strided<T, T>(out, a, b, BinaryFn<T>{op}, "binary");
+    }
   });
   return out;
 }
 
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b, const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, DType::boolean, a.device());
+  if (out.numel() == 0) return out;
+  DeviceGuard guard(out.device().index);
   dispatch_numeric(a.dtype(), "compare", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    launch_binary<bool, T>(out, a, b, CompareFn<T>{op}, "compare");
+    if (dense_like(a, out_shape) && dense_like(b, out_shape))
+      launch_packed_map(stream_of(out), "compare", out.data<bool>(), out.numel(), CompareFn<T>{op}, a.data<T>(),
+                        b.data<T>());
+    else
+      launch_binary_strided<bool, T>(out, a, b, CompareFn<T>{op}, "compare");
   });
   return out;
 }
@@ -108,32 +149,50 @@ Tensor unary(UnaryOp op, const Tensor& x, double param) {
   if (n == 0) return out;
   DeviceGuard guard(x.device().index);
   cudaStream_t s = stream_of(x);
-  dispatch_float(x.dtype(), unary_op_name(op), [&](auto tag) {
+  const char* name = unary_op_name(op);
+  dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (x.is_contiguous()) {
-      unary_contiguous<T><<<blocks_for(n), kThreads, 0, s>>>(out.data<T>(), x.data<T>(), n, op, (T)param);
+      with_unary_op(op, [&](auto k) {
+        launch_packed_map(s, name, out.data<T>(), n, UnaryConstFn<T, decltype(k)::value>{(T)param}, x.data<T>());
+      });
     } else {
       const Shape so = out.strides(), sx = x.strides();
       const Shape* st[2] = {&so, &sx};
       unary_strided<T><<<blocks_for(n), kThreads, 0, s>>>(out.data<T>(), x.data<T>(), n,
                                                            make_strided_index<2>(x.shape(), st), UnaryFn<T>{op, (T)param});
+      CUTTLE_CUDA_CHECK_LAUNCH(name);
     }
-    CUTTLE_CUDA_CHECK_LAUNCH(unary_op_name(op));
   });
   return out;
 }
 
 Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Tensor& y, double param) {
-  const Tensor gc = grad.contiguous(), xc = x.contiguous(), yc = y.contiguous();
+  const bool reads_x = scalar::derivative_reads_x(op), reads_y = scalar::derivative_reads_y(op);
+  const Tensor gc = grad.contiguous();
+  const Tensor xc = reads_x ? x.contiguous() : Tensor(), yc = reads_y ? y.contiguous() : Tensor();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   const int64_t n = x.numel();
   if (n == 0) return out;
   DeviceGuard guard(x.device().index);
-  dispatch_float(x.dtype(), unary_op_name(op), [&](auto tag) {
+  cudaStream_t s = stream_of(x);
+  const char* name = unary_op_name(op);
+  dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unary_backward_contiguous<T><<<blocks_for(n), kThreads, 0, stream_of(x)>>>(out.data<T>(), gc.data<T>(), xc.data<T>(),
-                                                                              yc.data<T>(), n, op, (T)param);
-    CUTTLE_CUDA_CHECK_LAUNCH(unary_op_name(op));
+    T* po = out.data<T>();
+    const T* pg = gc.data<T>();
+    const T p = (T)param;
+    with_unary_op(op, [&](auto k) {
+      constexpr UnaryOp kOp = decltype(k)::value;
+      if constexpr (scalar::derivative_reads_x(kOp) && scalar::derivative_reads_y(kOp))
+        launch_packed_map(s, name, po, n, GradXYFn<T, kOp>{p}, pg, xc.data<T>(), yc.data<T>());
+      else if constexpr (scalar::derivative_reads_x(kOp))
+        launch_packed_map(s, name, po, n, GradXFn<T, kOp>{p}, pg, xc.data<T>());
+      else if constexpr (scalar::derivative_reads_y(kOp))
+        launch_packed_map(s, name, po, n, GradYFn<T, kOp>{p}, pg, yc.data<T>());
+      else
+        launch_packed_map(s, name, po, n, GradConstFn<T, kOp>{p}, pg);
+    });
   });
   return out;
 }

@@ -1,5 +1,9 @@
 // CUDA bilinear resize and its backward (engine/cuda/interpolate.h). Taps are computed in double
-// exactly as the CPU's make_taps (rounded multiplies and adds, so no fused multiply-add moves a tap).
+// exactly as the CPU's make_taps (rounded multiplies and adds, so no fused multiply-add moves a tap),
+// once per axis position into small tables the resize kernels read.
+#include <algorithm>
+#include <climits>
+
 #include "engine/cuda/interpolate.h"
 #include "engine/cuda/kernel_loops.cuh"
 #include "engine/dispatch.h"
@@ -46,46 +50,112 @@ __device__ inline void sampling(const Axis& a, int64_t c, int64_t& lo, int64_t& 
   while (hi < a.out && tap0(a, hi) <= c) ++hi;
 }
 
-// Weight with which output d's sample reads input cell c (0 when it does not).
+// Per-axis tables, made once per call by make_tables so the resize kernels do no double arithmetic
+// and no searches: for each output d its lower tap and the upper tap's weight, for each input cell c
+// the range [lo, hi) of outputs that read it.
 template <typename T>
-__device__ inline T weight(const Axis& a, int64_t d, int64_t c) {
-  double l;
-  const int64_t i0 = tap(a, d, l), i1 = min(i0 + 1, a.in - 1);
-  const T lam = (T)l;
-  return (i0 == c ? T(1) - lam : T(0)) + (i1 == c ? lam : T(0));
+struct AxisTable {
+  int in, out;
+  int* tap;  // written by make_tables, read by the resize kernels
+  T* lambda;
+  int* lo;
+  int* hi;
+  // Weight with which output d reads input cell c (0 when it does not).
+  __device__ T weight(int d, int c) const {
+    const int i0 = tap[d], i1 = min(i0 + 1, in - 1);
+    const T lam = lambda[d];
+    return (i0 == c ? T(1) - lam : T(0)) + (i1 == c ? lam : T(0));
+  }
+};
+
+template <typename T>
+__global__ void make_tables(Axis ah, Axis aw, AxisTable<T> th, AxisTable<T> tw) {
+  const int64_t total = ah.out + aw.out + ah.in + aw.in;
+  CUTTLE_KERNEL_LOOP(i, total) {
+    int64_t k = i;
+    const bool is_h = k < ah.out || (k >= ah.out + aw.out && k < ah.out + aw.out + ah.in);
+    const Axis& a = is_h ? ah : aw;
+    const AxisTable<T>& t = is_h ? th : tw;
+    if (k < ah.out + aw.out) {
+      const int64_t d = is_h ? k : k - ah.out;
+      double l;
+      t.tap[d] = (int)tap(a, d, l);
+      t.lambda[d] = (T)l;
+    } else {
+      k -= ah.out + aw.out;
+      const int64_t c = is_h ? k : k - ah.in;
+      int64_t lo, hi;
+      sampling(a, c, lo, hi);
+      t.lo[c] = (int)lo;
+      t.hi[c] = (int)hi;
+    }
+  }
+}
+
+// Both axes' tables in one device buffer.
+template <typename T>
+struct Tables {
+  Tensor buffer;
+  AxisTable<T> h, w;
+};
+template <typename T>
+Tables<T> build_tables(const Axis& ah, const Axis& aw, Device device, cudaStream_t s) {
+  CUTTLE_CHECK(ah.in * aw.in < INT32_MAX && ah.out * aw.out < INT32_MAX,
+               "resize_bilinear: planes of 2^31 cells or more are not supported on CUDA");
+  Tables<T> t;
+  // lambdas [out_h | out_w] first (alignment), then ints [tap_h | tap_w | lo_h | hi_h | lo_w | hi_w].
+  const int64_t nl = ah.out + aw.out, ni = nl + 2 * (ah.in + aw.in);
+  t.buffer = Tensor::empty({(int64_t)(nl * sizeof(T) + ni * sizeof(int))}, DType::u8, device);
+  T* lam = reinterpret_cast<T*>(t.buffer.raw_data());
+  int* ints = reinterpret_cast<int*>(lam + nl);
+  int* ranges = ints + nl;
+  t.h = {(int)ah.in, (int)ah.out, ints, lam, ranges, ranges + ah.in};
+  t.w = {(int)aw.in, (int)aw.out, ints + ah.out, lam + ah.out, ranges + 2 * ah.in, ranges + 2 * ah.in + aw.in};
+  make_tables<T><<<grid_for(nl + ah.in + aw.in, kThreads), kThreads, 0, s>>>(ah, aw, t.h, t.w);
+  CUTTLE_CUDA_CHECK_LAUNCH("resize_bilinear tables");
+  return t;
+}
+
+// Grid: x over a plane's cells, y over planes (both loop).
+inline dim3 plane_grid(int64_t cells, int64_t planes) {
+  return dim3((unsigned)grid_for(cells, kThreads), (unsigned)std::min<int64_t>(std::max<int64_t>(planes, 1), 65535));
 }
 
 template <typename T>
-__global__ void resize_fwd(const T* x, T* y, int64_t planes, Axis ah, Axis aw) {
-  CUTTLE_KERNEL_LOOP(o, planes * ah.out * aw.out) {
-    const int64_t pl = o / (ah.out * aw.out), r = o % (ah.out * aw.out), oh = r / aw.out, ow = r % aw.out;
-    double lhd, lwd;
-    const int64_t h0 = tap(ah, oh, lhd), w0 = tap(aw, ow, lwd);
-    const int64_t h1 = min(h0 + 1, ah.in - 1), w1 = min(w0 + 1, aw.in - 1);
-    const T lh = (T)lhd, lw = (T)lwd;
-    const T* xp = x + pl * ah.in * aw.in;
-    const T* r0 = xp + h0 * aw.in;
-    const T* r1 = xp + h1 * aw.in;
-    y[o] = (T(1) - lh) * ((T(1) - lw) * r0[w0] + lw * r0[w1]) + lh * ((T(1) - lw) * r1[w0] + lw * r1[w1]);
+__global__ void resize_fwd(const T* x, T* y, int64_t planes, AxisTable<T> th, AxisTable<T> tw) {
+  const int cells = th.out * tw.out;
+  for (int64_t pl = blockIdx.y; pl < planes; pl += gridDim.y) {
+    const T* xp = x + pl * th.in * tw.in;
+    T* yp = y + pl * cells;
+    for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < cells; r += gridDim.x * blockDim.x) {
+      const int oh = r / tw.out, ow = r - oh * tw.out;
+      const int h0 = th.tap[oh], w0 = tw.tap[ow];
+      const int h1 = min(h0 + 1, th.in - 1), w1 = min(w0 + 1, tw.in - 1);
+      const T lh = th.lambda[oh], lw = tw.lambda[ow];
+      const T* r0 = xp + h0 * tw.in;
+      const T* r1 = xp + h1 * tw.in;
+      yp[r] = (T(1) - lh) * ((T(1) - lw) * r0[w0] + lw * r0[w1]) + lh * ((T(1) - lw) * r1[w0] + lw * r1[w1]);
+    }
   }
 }
 
 template <typename T>
-__global__ void resize_bwd(const T* gy, T* gx, int64_t planes, Axis ah, Axis aw) {
-  CUTTLE_KERNEL_LOOP(i, planes * ah.in * aw.in) {
-    const int64_t pl = i / (ah.in * aw.in), r = i % (ah.in * aw.in), h = r / aw.in, w = r % aw.in;
-    int64_t oh0, oh1, ow0, ow1;
-    sampling(ah, h, oh0, oh1);
-    sampling(aw, w, ow0, ow1);
-    const T* gyp = gy + pl * ah.out * aw.out;
-    T acc = 0;
-    for (int64_t oh = oh0; oh < oh1; ++oh) {
-      const T wh = weight<T>(ah, oh, h);
-      T row = 0;
-      for (int64_t ow = ow0; ow < ow1; ++ow) row += weight<T>(aw, ow, w) * gyp[oh * aw.out + ow];
-      acc += wh * row;
+__global__ void resize_bwd(const T* gy, T* gx, int64_t planes, AxisTable<T> th, AxisTable<T> tw) {
+  const int cells = th.in * tw.in;
+  for (int64_t pl = blockIdx.y; pl < planes; pl += gridDim.y) {
+    const T* gyp = gy + pl * th.out * tw.out;
+    for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < cells; r += gridDim.x * blockDim.x) {
+      const int h = r / tw.in, w = r - h * tw.in;
+      const int oh0 = th.lo[h], oh1 = th.hi[h], ow0 = tw.lo[w], ow1 = tw.hi[w];
+      T acc = 0;
+      for (int oh = oh0; oh < oh1; ++oh) {
+        const T wh = th.weight(oh, h);
+        T row = 0;
+        for (int ow = ow0; ow < ow1; ++ow) row += tw.weight(ow, w) * gyp[(int64_t)oh * tw.out + ow];
+        acc += wh * row;
+      }
+      gx[pl * cells + r] = acc;
     }
-    gx[i] = acc;
   }
 }
 
@@ -99,8 +169,10 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align
   const Axis ah = make_axis(x.size(2), out_h, align_corners), aw = make_axis(x.size(3), out_w, align_corners);
   dispatch_float(x.dtype(), "resize_bilinear", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    resize_fwd<T><<<blocks_for(y.numel()), kThreads, 0, stream_of(x)>>>(xc.data<T>(), y.data<T>(),
-                                                                       x.size(0) * x.size(1), ah, aw);
+    const Tables<T> t = build_tables<T>(ah, aw, x.device(), stream_of(x));
+    const int64_t planes = x.size(0) * x.size(1);
+    resize_fwd<T><<<plane_grid(out_h * out_w, planes), kThreads, 0, stream_of(x)>>>(xc.data<T>(), y.data<T>(), planes,
+                                                                                  t.h, t.w);
     CUTTLE_CUDA_CHECK_LAUNCH("resize_bilinear");
   });
   return y;
@@ -115,8 +187,10 @@ Tensor resize_bilinear_backward(const Tensor& grad_out, const Shape& x_shape, bo
   const Axis aw = make_axis(x_shape[3], grad_out.size(3), align_corners);
   dispatch_float(gx.dtype(), "resize_bilinear_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    resize_bwd<T><<<blocks_for(gx.numel()), kThreads, 0, stream_of(gx)>>>(gyc.data<T>(), gx.data<T>(),
-                                                                         x_shape[0] * x_shape[1], ah, aw);
+    const Tables<T> t = build_tables<T>(ah, aw, gx.device(), stream_of(gx));
+    const int64_t planes = x_shape[0] * x_shape[1];
+    resize_bwd<T><<<plane_grid(x_shape[2] * x_shape[3], planes), kThreads, 0, stream_of(gx)>>>(
+        gyc.data<T>(), gx.data<T>(), planes, t.h, t.w);
     CUTTLE_CUDA_CHECK_LAUNCH("resize_bilinear_backward");
   });
   return gx;

@@ -1,7 +1,8 @@
 // Declares the CUDA kernels of bilinear resizing (engine/ops/interpolate.h), align_corners true and
-// false. Forward: one thread per output. Backward: a deterministic gather, one thread per input cell
-// summing the outputs that sample it (found by binary search over the monotone tap table), so no
-// atomics and the same result on every run.
+// false. A small kernel first tabulates each axis (taps and weights per output, the range of outputs
+// reading each input cell). Forward: one thread per output. Backward: a deterministic gather, one
+// thread per input cell summing the outputs that sample it, so no atomics and the same result on
+// every run.
 #pragma once
 #include "engine/tensor.h"
 

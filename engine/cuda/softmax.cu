@@ -76,12 +76,71 @@ __global__ void rows_by_block(const T* a, const T* b, T* out, int64_t rows, int6
     run_row<T, kLog, kFwd>(a, b, out, row_base(r, n, inner), n, inner, BlockGroup{scratch});
 }
 
+// Contiguous rows of 33..1024 elements, one warp each, the row held in registers (kPer values per
+// lane): one read of the input(s) and one write, where the generic row kernels read twice. Same
+// arithmetic and summation order as softmax_row / softmax_backward_row with a WarpGroup.
+template <typename T, bool kLog, bool kFwd, int kPer>
+__global__ void rows_in_registers(const T* a, const T* b, T* out, int64_t rows, int n) {
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
+  for (int64_t r = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5; r < rows; r += warps) {
+    const T* ar = a + r * n;
+    T* o = out + r * n;
+    T va[kPer], vb[kPer];
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) {
+      const int k = lane + 32 * j;
+      va[j] = k < n ? ar[k] : T(0);
+      if (!kFwd) vb[j] = k < n ? b[r * n + k] : T(0);
+    }
+    if constexpr (kFwd) {
+      double mx = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < kPer; ++j)
+        if (lane + 32 * j < n) mx = fmax(mx, (double)va[j]);
+      const T m = (T)warp_max(mx);
+      double s = 0;
+#pragma unroll
+      for (int j = 0; j < kPer; ++j) {
+        if (lane + 32 * j >= n) continue;
+        const T e = exp(va[j] - m);
+        if (!kLog) vb[j] = e;
+        s += e;
+      }
+      s = warp_sum(s);
+      const T shift = kLog ? m + (T)log(s) : T(0), inv = kLog ? T(0) : (T)(1.0 / s);
+#pragma unroll
+      for (int j = 0; j < kPer; ++j)
+        if (lane + 32 * j < n) o[lane + 32 * j] = kLog ? va[j] - shift : vb[j] * inv;
+    } else {
+      double dot = 0;
+#pragma unroll
+      for (int j = 0; j < kPer; ++j)
+        if (lane + 32 * j < n) dot += kLog ? (double)va[j] : (double)va[j] * vb[j];
+      const T d = (T)warp_sum(dot);
+#pragma unroll
+      for (int j = 0; j < kPer; ++j)
+        if (lane + 32 * j < n) o[lane + 32 * j] = kLog ? va[j] - exp(vb[j]) * d : vb[j] * (va[j] - d);
+    }
+  }
+}
+
+template <typename T, bool kLog, bool kFwd, int kPer>
+void launch_in_registers(const T* a, const T* b, T* out, int64_t rows, int64_t n, cudaStream_t s) {
+  rows_in_registers<T, kLog, kFwd, kPer><<<grid_for(rows, kThreads / 32), kThreads, 0, s>>>(a, b, out, rows, (int)n);
+}
+
 template <typename T, bool kLog, bool kFwd>
 void launch(const T* a, const T* b, T* out, const AxisDims& d, cudaStream_t s) {
   const int64_t rows = d.outer * d.inner;
   // A strided axis with many rows: one thread per row reads neighbouring rows in one transaction.
   if (d.n <= 32 || (d.inner > 1 && rows >= 8192)) {
     rows_by_thread<T, kLog, kFwd><<<grid_for(rows, kThreads), kThreads, 0, s>>>(a, b, out, rows, d.n, d.inner);
+  } else if (d.inner == 1 && d.n <= kWarpRowMax) {
+    if (d.n <= 128) launch_in_registers<T, kLog, kFwd, 4>(a, b, out, rows, d.n, s);
+    else if (d.n <= 256) launch_in_registers<T, kLog, kFwd, 8>(a, b, out, rows, d.n, s);
+    else if (d.n <= 512) launch_in_registers<T, kLog, kFwd, 16>(a, b, out, rows, d.n, s);
+    else launch_in_registers<T, kLog, kFwd, 32>(a, b, out, rows, d.n, s);
   } else if (d.n <= kWarpRowMax) {
     rows_by_warp<T, kLog, kFwd><<<grid_for(rows, kThreads / 32), kThreads, 0, s>>>(a, b, out, rows, d.n, d.inner);
   } else {

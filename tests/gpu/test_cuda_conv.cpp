@@ -1,4 +1,5 @@
-// GPU tests (label "gpu"): convolution through cuDNN compared with the CPU backend (forward, input,
+// GPU tests (label "gpu"): convolution through cuDNN and cuttle's own depthwise and 1x1 forwards
+// compared with the CPU backend (forward, input,
 // weight and bias gradients; stride, padding, dilation, groups, depthwise; odd sizes, empty and
 // non-contiguous inputs), the algorithm cache and its switches, and the cuDNN version warning. Cases
 // named "sanitize: ..." use small shapes and form the compute-sanitizer subset (scripts/gpu_check.sh).
@@ -66,6 +67,9 @@ TEST_CASE("sanitize: cudnn conv2d forward and gradients match the CPU on small s
   asym.stride_h = 2;
   asym.pad_h = 1;
   asym.dil_w = 2;
+  eng::Conv2dParams asym_depthwise = asym;
+  asym_depthwise.pad_w = 3;
+  asym_depthwise.groups = 2;
   const std::vector<ConvCase> cases = {
       {{1, 1, 1, 1}, 1, 1, 1, params(1, 0, 1, 1)},    // smallest
       {{2, 3, 7, 7}, 5, 3, 3, params(1, 1, 1, 1)},    // 3x3 same
@@ -78,6 +82,15 @@ TEST_CASE("sanitize: cudnn conv2d forward and gradients match the CPU on small s
       {{2, 16, 9, 9}, 32, 1, 1, params(2, 0, 1, 1)},  // 1x1 stride 2
       {{1, 2, 5, 6}, 4, 3, 1, asym},                  // per-axis stride, padding, dilation
       {{3, 6, 4, 5}, 9, 2, 3, params(1, 1, 1, 3)},    // even kernel, groups 3
+      // cuttle's depthwise kernel: several 32x32 output tiles with partial edges, stride 2, 7x7 with
+      // per-axis stride/padding/dilation; a channel multiplier of 2 and an even kernel stay on cuDNN.
+      {{2, 3, 70, 45}, 3, 3, 3, params(1, 1, 1, 3)},
+      {{1, 4, 41, 37}, 4, 3, 3, params(2, 1, 1, 4)},
+      {{1, 2, 40, 23}, 2, 7, 7, asym_depthwise},
+      {{1, 3, 9, 9}, 6, 3, 3, params(1, 1, 1, 3)},
+      {{1, 3, 9, 9}, 3, 4, 4, params(1, 1, 1, 3)},
+      // 1x1 as one GEMM: batch of 3, odd pixel counts.
+      {{3, 5, 7, 9}, 11, 1, 1, params(1, 0, 1, 1)},
   };
   uint64_t seed = 100;
   for (DType dt : {DType::f32, DType::f64})
@@ -94,6 +107,16 @@ TEST_CASE("cudnn conv2d matches the CPU at model-like sizes and changing batch s
     check_conv({{n, 32, 44, 44}, 64, 1, 1, params(1, 0, 1, 1)}, DType::f32, seed += 10);
     check_conv({{n, 16, 44, 44}, 16, 7, 7, params(1, 3, 1, 1)}, DType::f32, seed += 10);
   }
+  // More (sample, channel) planes than one grid dimension holds (65535): the depthwise kernel loops.
+  check_conv({{2, 33000, 3, 3}, 33000, 3, 3, params(1, 1, 1, 33000)}, DType::f32, seed += 10);
+  // 1x1 forward on TF32 (the GEMM follows the switch; 10-bit mantissa inputs, so a looser bound).
+#ifdef CUTTLE_WITH_CUDA
+  eng::cuda::set_allow_tf32(true);
+  Tensor x = randn({2, 64, 20, 20}, 390, DType::f32), w = randn({32, 64, 1, 1}, 391, DType::f32);
+  CHECK(rel_err(eng::conv2d(x.to(kGpu), w.to(kGpu), Tensor(), params(1, 0, 1, 1)),
+                eng::conv2d(x, w, Tensor(), params(1, 0, 1, 1))) <= 5e-3);
+  eng::cuda::set_allow_tf32(false);
+#endif
 }
 
 TEST_CASE("sanitize: cudnn conv2d handles empty batches and non-contiguous inputs") {

@@ -147,7 +147,9 @@ TEST_CASE("sanitize: cuda batch_norm training and eval match the CPU on odd size
   if (!gpu_present()) return;
   uint64_t seed = 600;
   for (DType dt : {DType::f32, DType::f64})
-    for (const Shape& s : std::vector<Shape>{{2, 1, 1, 1}, {3, 7, 5, 3}, {2, 33, 7, 1}, {5, 3}, {1, 3, 1, 7}})
+    // {2,5,4,6} and {3,2,12,11}: rows of a multiple of 4 (and 2) values, the packed apply kernel.
+    for (const Shape& s : std::vector<Shape>{{2, 1, 1, 1}, {3, 7, 5, 3}, {2, 33, 7, 1}, {5, 3}, {1, 3, 1, 7},
+                                             {2, 5, 4, 6}, {3, 2, 12, 11}})
       for (bool affine : {true, false}) check_batch_norm(s, dt, affine, false, seed += 10);
 }
 
@@ -155,7 +157,7 @@ TEST_CASE("sanitize: cuda batch_norm_relu fused matches the CPU on odd sizes") {
   if (!gpu_present()) return;
   uint64_t seed = 700;
   for (DType dt : {DType::f32, DType::f64})
-    for (const Shape& s : std::vector<Shape>{{2, 1, 1, 1}, {3, 7, 5, 3}, {2, 33, 7, 1}})
+    for (const Shape& s : std::vector<Shape>{{2, 1, 1, 1}, {3, 7, 5, 3}, {2, 33, 7, 1}, {2, 5, 4, 6}})
       for (bool affine : {true, false}) check_batch_norm(s, dt, affine, true, seed += 10);
 }
 

@@ -55,6 +55,9 @@ TEST_CASE("sanitize: cuda softmax and log_softmax match the CPU on every row lay
   // Rows of one thread (n <= 32), of a warp (n <= 1024), of a block (longer), strided axes.
   check_softmax({{{1}, 0}, {{3, 7}, -1}, {{2, 33}, 1}, {{5, 1}, 1}, {{2, 1500}, -1}, {{2, 100, 3}, 1},
                  {{7, 3, 5}, 0}, {{0, 4}, 1}});
+  // Contiguous rows held in registers: 4, 8, 16 and 32 values per lane, full and partial.
+  check_softmax({{{3, 121}, 1}, {{4, 128}, -1}, {{3, 129}, 1}, {{2, 256}, 1}, {{2, 300}, 1}, {{2, 512}, 1},
+                 {{2, 700}, 1}, {{2, 1024}, 1}});
 }
 
 TEST_CASE("cuda softmax matches the CPU on large rows and many strided rows") {
