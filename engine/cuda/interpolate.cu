@@ -6,6 +6,7 @@
 
 #include "engine/cuda/interpolate.h"
 #include "engine/cuda/kernel_loops.cuh"
+#include "engine/cuda/packed_map.cuh"
 #include "engine/dispatch.h"
 
 namespace cuttle::engine::cuda {
@@ -121,20 +122,28 @@ inline dim3 plane_grid(int64_t cells, int64_t planes) {
   return dim3((unsigned)grid_for(cells, kThreads), (unsigned)std::min<int64_t>(std::max<int64_t>(planes, 1), 65535));
 }
 
-template <typename T>
+// V consecutive outputs of one row per thread (OW a multiple of V): the row's taps are read once and
+// the V results leave in one wide store.
+template <typename T, int V>
 __global__ void resize_fwd(const T* x, T* y, int64_t planes, AxisTable<T> th, AxisTable<T> tw) {
-  const int cells = th.out * tw.out;
+  const int cells = th.out * tw.out, groups = cells / V;
   for (int64_t pl = blockIdx.y; pl < planes; pl += gridDim.y) {
     const T* xp = x + pl * th.in * tw.in;
     T* yp = y + pl * cells;
-    for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < cells; r += gridDim.x * blockDim.x) {
-      const int oh = r / tw.out, ow = r - oh * tw.out;
-      const int h0 = th.tap[oh], w0 = tw.tap[ow];
-      const int h1 = min(h0 + 1, th.in - 1), w1 = min(w0 + 1, tw.in - 1);
-      const T lh = th.lambda[oh], lw = tw.lambda[ow];
+    for (int q = blockIdx.x * blockDim.x + threadIdx.x; q < groups; q += gridDim.x * blockDim.x) {
+      const int r = q * V, oh = r / tw.out, ow0 = r - oh * tw.out;
+      const int h0 = th.tap[oh], h1 = min(h0 + 1, th.in - 1);
+      const T lh = th.lambda[oh];
       const T* r0 = xp + h0 * tw.in;
       const T* r1 = xp + h1 * tw.in;
-      yp[r] = (T(1) - lh) * ((T(1) - lw) * r0[w0] + lw * r0[w1]) + lh * ((T(1) - lw) * r1[w0] + lw * r1[w1]);
+      Pack<T, V> out;
+#pragma unroll
+      for (int k = 0; k < V; ++k) {
+        const int ow = ow0 + k, w0 = tw.tap[ow], w1 = min(w0 + 1, tw.in - 1);
+        const T lw = tw.lambda[ow];
+        out.v[k] = (T(1) - lh) * ((T(1) - lw) * r0[w0] + lw * r0[w1]) + lh * ((T(1) - lw) * r1[w0] + lw * r1[w1]);
+      }
+      reinterpret_cast<Pack<T, V>*>(yp)[q] = out;
     }
   }
 }
@@ -171,8 +180,13 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align
     using T = typename decltype(tag)::type;
     const Tables<T> t = build_tables<T>(ah, aw, x.device(), stream_of(x));
     const int64_t planes = x.size(0) * x.size(1);
-    resize_fwd<T><<<plane_grid(out_h * out_w, planes), kThreads, 0, stream_of(x)>>>(xc.data<T>(), y.data<T>(), planes,
-                                                                                  t.h, t.w);
+    constexpr int V = 16 / sizeof(T);
+    if (out_w % V == 0 && aligned_to(y.data<T>(), 16))
+      resize_fwd<T, V><<<plane_grid(out_h * out_w / V, planes), kThreads, 0, stream_of(x)>>>(xc.data<T>(), y.data<T>(),
+                                                                                         planes, t.h, t.w);
+    else
+      resize_fwd<T, 1><<<plane_grid(out_h * out_w, planes), kThreads, 0, stream_of(x)>>>(xc.data<T>(), y.data<T>(),
+                                                                                     planes, t.h, t.w);
     CUTTLE_CUDA_CHECK_LAUNCH("resize_bilinear");
   });
   return y;

@@ -1,7 +1,7 @@
 // Declares the convolution forwards cuttle runs with its own kernels instead of cuDNN, for the shapes
 // where cuDNN's heuristic choice is measurably slower (docs/PERFORMANCE.md): depthwise convolutions
 // (groups == in == out channels, square 3x3/5x5/7x7 kernels, any stride, padding, dilation) through a
-// shared-memory tiled kernel, and 1x1 stride-1 unpadded convolutions as one strided-batched cuBLAS GEMM.
+// register-window kernel, and 1x1 stride-1 unpadded convolutions as one strided-batched cuBLAS GEMM.
 // Backward passes stay on cuDNN. Inputs are contiguous and validated by the caller.
 #pragma once
 #include "engine/ops/conv.h"
