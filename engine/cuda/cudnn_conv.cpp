@@ -1,6 +1,6 @@
 // Convolution through cuDNN (engine/cuda/cudnn_conv.h): descriptors per call, the algorithm from the
-// cache in cudnn_algo.cpp, candidates tried in order until one gets its workspace and runs. Depthwise
-// and 1x1 forwards go to cuttle's own kernels instead (engine/cuda/own_conv.h).
+// cache in cudnn_algo.cpp, candidates tried in order until one gets its workspace and runs. Depthwise,
+// narrow 3x3 and 1x1 forwards go to cuttle's own kernels instead (engine/cuda/own_conv.h).
 #include "engine/cuda/cudnn_conv.h"
 
 #include <algorithm>
@@ -126,6 +126,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     y.zero_();  // no input channels: the bias alone
   } else if (depthwise_kernel_applies(x.shape(), w.shape(), p)) {
     depthwise_conv2d_forward(x.contiguous(), w.contiguous(), y, p);
+  } else if (small_conv_kernel_applies(x.shape(), w.shape(), p, dt)) {
+    small_conv2d_forward(x.contiguous(), w.contiguous(), y, p);
   } else if (pointwise_gemm_applies(x.shape(), w.shape(), p)) {
     pointwise_conv2d_forward(x.contiguous(), w.contiguous(), y);
   } else {

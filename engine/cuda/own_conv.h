@@ -1,7 +1,8 @@
 // Declares the convolution forwards cuttle runs with its own kernels instead of cuDNN, for the shapes
 // where cuDNN's heuristic choice is measurably slower (docs/PERFORMANCE.md): depthwise convolutions
 // (groups == in == out channels, square 3x3/5x5/7x7 kernels, any stride, padding, dilation) through a
-// register-window kernel, and 1x1 stride-1 unpadded convolutions as one strided-batched cuBLAS GEMM.
+// register-window kernel, narrow 3x3 convolutions (16 or 32 output channels) through a direct
+// shared-memory kernel, and 1x1 stride-1 unpadded convolutions as one strided-batched cuBLAS GEMM.
 // Backward passes stay on cuDNN. Inputs are contiguous and validated by the caller.
 #pragma once
 #include "engine/ops/conv.h"
@@ -11,6 +12,12 @@ namespace cuttle::engine::cuda {
 bool depthwise_kernel_applies(const Shape& x, const Shape& w, const Conv2dParams& p);
 // y [N, C, OH, OW] (fresh, contiguous) = depthwise conv of x with w [C, 1, K, K].
 void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p);
+
+// Narrow 3x3 layers: stride 1, groups 1, 16 or 32 output and at most 64 input channels, any padding
+// and dilation (while the staged window fits in shared memory).
+bool small_conv_kernel_applies(const Shape& x, const Shape& w, const Conv2dParams& p, DType dt);
+// y [N, O, OH, OW] (fresh, contiguous) = conv of x with w [O, C, 3, 3].
+void small_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p);
 
 bool pointwise_gemm_applies(const Shape& x, const Shape& w, const Conv2dParams& p);
 // y [N, O, H, W] = w [O, C, 1, 1] applied to every pixel of x [N, C, H, W].

@@ -1,4 +1,4 @@
-// GPU tests (label "gpu"): convolution through cuDNN and cuttle's own depthwise and 1x1 forwards
+// GPU tests (label "gpu"): convolution through cuDNN and cuttle's own depthwise, narrow 3x3 and 1x1 forwards
 // compared with the CPU backend (forward, input,
 // weight and bias gradients; stride, padding, dilation, groups, depthwise; odd sizes, empty and
 // non-contiguous inputs), the algorithm cache and its switches, and the cuDNN version warning. Cases
@@ -67,6 +67,10 @@ TEST_CASE("sanitize: cudnn conv2d forward and gradients match the CPU on small s
   asym.stride_h = 2;
   asym.pad_h = 1;
   asym.dil_w = 2;
+  eng::Conv2dParams narrow_asym = params(1, 2, 1, 1);
+  narrow_asym.dil_h = 2;
+  narrow_asym.pad_w = 0;
+  narrow_asym.dil_w = 1;
   eng::Conv2dParams asym_depthwise = asym;
   asym_depthwise.pad_w = 3;
   asym_depthwise.groups = 2;
@@ -89,6 +93,12 @@ TEST_CASE("sanitize: cudnn conv2d forward and gradients match the CPU on small s
       {{1, 2, 40, 23}, 2, 7, 7, asym_depthwise},
       {{1, 3, 9, 9}, 6, 3, 3, params(1, 1, 1, 3)},
       {{1, 3, 9, 9}, 3, 4, 4, params(1, 1, 1, 3)},
+      // The narrow 3x3 kernel (16 or 32 outputs, up to 64 inputs, stride 1): tile edges, a partial
+      // chunk of input channels, dilation with matching padding, no padding, per-axis padding/dilation.
+      {{2, 3, 20, 37}, 16, 3, 3, params(1, 1, 1, 1)},
+      {{1, 16, 19, 9}, 16, 3, 3, params(1, 4, 4, 1)},
+      {{1, 64, 9, 33}, 32, 3, 3, params(1, 0, 1, 1)},
+      {{2, 5, 12, 10}, 32, 3, 3, narrow_asym},
       // 1x1 as one GEMM: batch of 3, odd pixel counts.
       {{3, 5, 7, 9}, 11, 1, 1, params(1, 0, 1, 1)},
   };
@@ -107,6 +117,8 @@ TEST_CASE("cudnn conv2d matches the CPU at model-like sizes and changing batch s
     check_conv({{n, 32, 44, 44}, 64, 1, 1, params(1, 0, 1, 1)}, DType::f32, seed += 10);
     check_conv({{n, 16, 44, 44}, 16, 7, 7, params(1, 3, 1, 1)}, DType::f32, seed += 10);
   }
+  // The experts' narrow dilated convolutions at a model-like size.
+  for (int64_t d : {2, 8}) check_conv({{3, 16, 44, 44}, 16, 3, 3, params(1, d, d, 1)}, DType::f32, seed += 10);
   // More (sample, channel) planes than one grid dimension holds (65535): the depthwise kernel loops.
   check_conv({{2, 33000, 3, 3}, 33000, 3, 3, params(1, 1, 1, 33000)}, DType::f32, seed += 10);
   // 1x1 forward on TF32 (the GEMM follows the switch; 10-bit mantissa inputs, so a looser bound).
