@@ -1,15 +1,24 @@
 // Per-channel kernels of convolution (engine/cuda/conv_bias.h).
 #include "engine/cuda/channel_kernels.cuh"
 #include "engine/cuda/conv_bias.h"
+#include "engine/cuda/packed_map.cuh"
 #include "engine/dispatch.h"
 
 namespace cuttle::engine::cuda {
 
 namespace {
 
-template <typename T>
+// V values per thread (rows of S/V packs) when every row starts on a pack boundary.
+template <typename T, int V>
 __global__ void add_bias_kernel(T* y, const T* b, int64_t rows, int64_t C, int64_t S) {
-  CUTTLE_ROW_LOOP(row, s, rows, S) y[row * S + s] += b[row % C];
+  CUTTLE_ROW_LOOP(row, s, rows, S / V) {
+    const T bias = b[row % C];
+    Pack<T, V>* p = reinterpret_cast<Pack<T, V>*>(y + row * S) + s;
+    Pack<T, V> v = *p;
+#pragma unroll
+    for (int k = 0; k < V; ++k) v.v[k] += bias;
+    *p = v;
+  }
 }
 
 template <typename T>
@@ -40,8 +49,14 @@ void add_channel_bias_(Tensor& y, const Tensor& bias) {
   const Tensor b = bias.contiguous();
   dispatch_float(y.dtype(), "conv2d bias", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const RowGrid g(rows, S);
-    add_bias_kernel<T><<<g.grid, g.block, 0, stream_of(y)>>>(y.data<T>(), b.data<T>(), rows, C, S);
+    constexpr int V = 16 / sizeof(T);
+    if (S % V == 0 && aligned_to(y.data<T>(), 16)) {
+      const RowGrid g(rows, S / V);
+      add_bias_kernel<T, V><<<g.grid, g.block, 0, stream_of(y)>>>(y.data<T>(), b.data<T>(), rows, C, S);
+    } else {
+      const RowGrid g(rows, S);
+      add_bias_kernel<T, 1><<<g.grid, g.block, 0, stream_of(y)>>>(y.data<T>(), b.data<T>(), rows, C, S);
+    }
     CUTTLE_CUDA_CHECK_LAUNCH("conv2d bias");
   });
 }

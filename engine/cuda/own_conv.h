@@ -13,8 +13,9 @@ bool depthwise_kernel_applies(const Shape& x, const Shape& w, const Conv2dParams
 // y [N, C, OH, OW] (fresh, contiguous) = depthwise conv of x with w [C, 1, K, K].
 void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p);
 
-// Narrow 3x3 layers: stride 1, groups 1, 16 or 32 output and at most 64 input channels, any padding
-// and dilation (while the staged window fits in shared memory).
+// Narrow 3x3 layers: stride 1, groups 1, 16 or 32 output and at most 32 input channels, any padding
+// and dilation (while the staged window fits in shared memory); not for f32 under TF32, where cuDNN's
+// tensor-core kernels are faster.
 bool small_conv_kernel_applies(const Shape& x, const Shape& w, const Conv2dParams& p, DType dt);
 // y [N, O, OH, OW] (fresh, contiguous) = conv of x with w [O, C, 3, 3].
 void small_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p);

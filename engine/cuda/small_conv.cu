@@ -1,11 +1,12 @@
 // Direct 3x3 convolution forward for narrow layers (engine/cuda/own_conv.h): stride 1, no groups, 16
-// or 32 output channels, any padding and dilation. cuDNN runs these shapes (the experts' 16-channel
+// or 32 output channels from at most 32 inputs, any padding and dilation, f32 without TF32 or f64. cuDNN runs these shapes (the experts' 16-channel
 // dilated convolutions, the tiny model's head) far from the GPU's limits and 1.6-1.8x slower than
 // PyTorch's choice. A block computes every output channel of a 32 x 8 pixel tile of one sample: input
 // channels go through shared memory four at a time (the input window with its halo, and their weights
 // laid out output-channel innermost), and each thread keeps its pixel's 16 or 32 sums in registers.
 #include <algorithm>
 
+#include "engine/cuda/cublas.h"
 #include "engine/cuda/kernel_util.cuh"
 #include "engine/cuda/own_conv.h"
 #include "engine/dispatch.h"
@@ -101,7 +102,10 @@ SmallConvGeometry geometry(const Shape& x, const Shape& w, const Conv2dParams& p
 
 bool small_conv_kernel_applies(const Shape& x, const Shape& w, const Conv2dParams& p, DType dt) {
   if (!(p.groups == 1 && w[2] == kK && w[3] == kK && p.stride_h == 1 && p.stride_w == 1)) return false;
-  if (!(w[0] == 16 || w[0] == 32) || x[1] > 64) return false;
+  // With TF32 cuDNN's tensor-core kernels win (a 64->32 layer at 352x352 took 1.8 ms here against
+  // well under 1 ms); wider inputs leave this kernel's FMA-only loop behind cuDNN's too.
+  if (dt == DType::f32 && allow_tf32()) return false;
+  if (!(w[0] == 16 || w[0] == 32) || x[1] > 32) return false;
   if (x[0] > INT32_MAX || x[1] * x[2] * x[3] > INT32_MAX || w[0] * x[2] * x[3] > INT32_MAX) return false;
   const SmallConvGeometry g = geometry(x, w, p);
   const size_t bytes = w[0] == 16 ? (dt == DType::f64 ? smem_bytes<double, 16>(g) : smem_bytes<float, 16>(g))
