@@ -1,6 +1,7 @@
 // CUDA kernels of the element-wise op family. Contiguous operands (and a one-element operand
 // broadcast against a contiguous one) go through launch_packed_map with the op a compile-time
-// constant: wide loads and no per-element switch. Other broadcasts and strided views use one
+// constant: wide loads and no per-element switch; an operand broadcast along all but one run of axes
+// (a per-channel bias or gate) has its own packed kernel. Other broadcasts and strided views use one
 // grid-stride kernel per (op family, dtype) with the op chosen by a uniform switch.
 #include "engine/cuda/elementwise.h"
 #include "engine/cuda/kernel_util.cuh"
@@ -90,6 +91,56 @@ struct GradConstFn {
 
 bool dense_like(const Tensor& t, const Shape& out_shape) { return t.is_contiguous() && t.shape() == out_shape; }
 
+// A contiguous operand whose shape, aligned right against out's, is 1 outside one run of axes where
+// it equals out's ([1, C, 1, 1] or [C, 1, 1] against [N, C, H, W]; [N, C, 1, 1] too): element i of
+// out reads element (i / inner) % m of it. Per-channel biases and gates take this path.
+struct ChannelBroadcast {
+  bool ok = false;
+  int64_t m = 1, inner = 1;
+};
+ChannelBroadcast channel_broadcast(const Tensor& t, const Shape& out) {
+  ChannelBroadcast cb;
+  if (!t.is_contiguous() || t.dim() > (int64_t)out.size() || t.numel() <= 1) return cb;
+  const int64_t lead = (int64_t)out.size() - t.dim();
+  int first = -1, last = -1;  // the run of axes where t is not 1
+  for (int64_t d = 0; d < (int64_t)out.size(); ++d) {
+    const int64_t size = d < lead ? 1 : t.size(d - lead);
+    if (size == 1) continue;
+    if (size != out[d] || (last >= 0 && last != d - 1)) return cb;
+    if (first < 0) first = (int)d;
+    last = (int)d;
+  }
+  for (int64_t d = first; d <= last; ++d) cb.m *= out[d];
+  for (int64_t d = last + 1; d < (int64_t)out.size(); ++d) cb.inner *= out[d];
+  cb.ok = true;
+  return cb;
+}
+
+// out[i] = op(a[i], c[(i / inner) % m]) (or op(c[...], a[i])), V values of one inner run per thread.
+template <typename T, BinaryOp Op, bool kBroadcastFirst, int V>
+__global__ void binary_channel(T* out, const T* a, const T* c, int64_t n, int64_t m, int64_t inner) {
+  const int64_t packs = n / V;
+  CUTTLE_GRID_LOOP(p, packs) {
+    const int64_t i = p * V;
+    const T cv = c[(i / inner) % m];
+    Pack<T, V> av = reinterpret_cast<const Pack<T, V>*>(a)[p], o;
+#pragma unroll
+    for (int k = 0; k < V; ++k)
+      o.v[k] = kBroadcastFirst ? scalar::binary<T>(Op, cv, av.v[k]) : scalar::binary<T>(Op, av.v[k], cv);
+    reinterpret_cast<Pack<T, V>*>(out)[p] = o;
+  }
+}
+
+template <typename T, BinaryOp Op, bool kBroadcastFirst>
+void launch_binary_channel(cudaStream_t s, T* out, const T* a, const T* c, int64_t n, const ChannelBroadcast& cb) {
+  constexpr int V = 16 / sizeof(T) > 0 ? int(16 / sizeof(T)) : 1;
+  if (V > 1 && cb.inner % V == 0 && aligned_to(out, 16) && aligned_to(a, 16))
+    binary_channel<T, Op, kBroadcastFirst, V><<<blocks_for(n / V), kThreads, 0, s>>>(out, a, c, n, cb.m, cb.inner);
+  else
+    binary_channel<T, Op, kBroadcastFirst, 1><<<blocks_for(n), kThreads, 0, s>>>(out, a, c, n, cb.m, cb.inner);
+  CUTTLE_CUDA_CHECK_LAUNCH("binary");
+}
+
 // The strided/broadcast fallback: out[...] = fn(a, b); out is fresh and contiguous.
 template <typename TO, typename T, typename Fn>
 void launch_binary_strided(Tensor& out, const Tensor& a, const Tensor& b, Fn fn, const char* name) {
@@ -121,6 +172,12 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& out_sh
         else if (a_dense) launch_packed_map(s, "binary", po, n, BinaryScalarFn<T, kOp, false>{pb}, pa);
         else launch_packed_map(s, "binary", po, n, BinaryScalarFn<T, kOp, true>{pa}, pb);
       });
+    } else if (a_dense && channel_broadcast(b, out_shape).ok) {
+      const ChannelBroadcast cb = channel_broadcast(b, out_shape);
+      with_binary_op(op, [&](auto k) { launch_binary_channel<T, decltype(k)::value, false>(s, po, pa, pb, n, cb); });
+    } else if (b_dense && channel_broadcast(a, out_shape).ok) {
+      const ChannelBroadcast cb = channel_broadcast(a, out_shape);
+      with_binary_op(op, [&](auto k) { launch_binary_channel<T, decltype(k)::value, true>(s, po, pb, pa, n, cb); });
     } else {
       launch_binary_strided<T, T>(out, a, b, BinaryFn<T>{op}, "binary");
     }

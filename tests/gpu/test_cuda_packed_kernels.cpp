@@ -61,4 +61,23 @@ TEST_CASE("sanitize: cuda element-wise kernels agree with the CPU on aligned and
   }
 }
 
+TEST_CASE("sanitize: cuda per-channel broadcasts agree with the CPU on either side and every pack width") {
+  if (!gpu_present()) return;
+  Poison poison;
+  using B = eng::BinaryOp;
+  // Runs of one axis ([1,C,1,1], [C,1,1]), of two ([N,C,1,1]), a trailing run (inner 1), inner extents
+  // that are and are not multiples of a pack, and two separate runs ([1,C,1,W]: the strided kernel).
+  const std::vector<std::pair<Shape, Shape>> cases = {{{2, 3, 5, 4}, {1, 3, 1, 1}}, {{2, 3, 5, 4}, {3, 1, 1}},
+                                                      {{2, 3, 5, 4}, {2, 3, 1, 1}}, {{2, 3, 5, 3}, {1, 3, 1, 1}},
+                                                      {{4, 7}, {1, 7}},             {{2, 3, 5, 4}, {1, 3, 1, 4}}};
+  for (DType dt : {DType::f32, DType::f64})
+    for (const auto& [big, small] : cases)
+      for (B op : {B::add, B::mul, B::div, B::maximum}) {
+        INFO(eng::dtype_name(dt), " ", eng::shape_str(big), " with ", eng::shape_str(small), " op ", (int)op);
+        const Tensor a = rand_uniform(big, 0.5, 2, 70, dt), c = rand_uniform(small, 0.5, 2, 71, dt);
+        CHECK(rel_err(eng::binary(op, a.to(kGpu), c.to(kGpu)), eng::binary(op, a, c)) <= 1e-6);
+        CHECK(rel_err(eng::binary(op, c.to(kGpu), a.to(kGpu)), eng::binary(op, c, a)) <= 1e-6);
+      }
+}
+
 }
