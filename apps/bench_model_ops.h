@@ -190,6 +190,24 @@ inline std::vector<BenchPass> model_passes(Device d, int64_t n) {
   add_upsample(out, d, {n, 128, 88, 88});
   add_upsample(out, d, {n, 64, 176, 176});
   add_softmax(out, d, {n, 7744, 121});
+  // Layout traffic the whole-model profile shows: a per-channel broadcast (conv bias, gates), PVT's
+  // token/map transposes, and GELU over PVT's transposed tokens (the MLP's dwconv output).
+  const Shape bc_shape{n, 64, 352, 352}, tok_shape{n, 7744, 64}, mlp_shape{n, 512, 7744};
+  out.push_back({"add (channel broadcast)", shape_text(bc_shape), "forward", 2.0 * engine::shape_numel(bc_shape) * 4,
+                 [=] {
+                   Tensor a = bench_input(bc_shape, 1, d, 18), b = bench_input({1, 64, 1, 1}, 1, d, 19);
+                   return std::function<void()>([=] { engine::add(a, b); });
+                 }});
+  out.push_back({"transpose(1,2) copy", shape_text(tok_shape), "forward", 2.0 * engine::shape_numel(tok_shape) * 4,
+                 [=] {
+                   Tensor a = bench_input(tok_shape, 1, d, 20);
+                   return std::function<void()>([=] { (void)a.transpose(1, 2).contiguous(); });
+                 }});
+  out.push_back({"gelu (transposed view)", shape_text(mlp_shape), "forward", 2.0 * engine::shape_numel(mlp_shape) * 4,
+                 [=] {
+                   Tensor a = bench_input(mlp_shape, 1, d, 21);
+                   return std::function<void()>([=] { engine::unary(engine::UnaryOp::gelu, a.transpose(1, 2)); });
+                 }});
   return out;
 }
 

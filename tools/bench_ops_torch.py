@@ -8,6 +8,7 @@ torch.autograd.grad over the inputs and parameters of one recorded forward (reta
 what eager training runs. TF32 is off (cuttle's default); --tf32 and --cudnn-benchmark change that.
 """
 import argparse
+import math
 import sys
 
 import torch
@@ -179,6 +180,23 @@ def model_passes(dev, n):
     add_upsample(out, dev, (n, 128, 88, 88))
     add_upsample(out, dev, (n, 64, 176, 176))
     add_softmax(out, dev, (n, 7744, 121))
+    bcs, toks, mlps = (n, 64, 352, 352), (n, 7744, 64), (n, 512, 7744)
+
+    def bcast_add():
+        a, b = inp(bcs, 1, dev, 18), inp((1, 64, 1, 1), 1, dev, 19)
+        return lambda: torch.add(a, b)
+
+    def transpose_copy():
+        a = inp(toks, 1, dev, 20)
+        return lambda: a.transpose(1, 2).contiguous()
+
+    def gelu_view():
+        a = inp(mlps, 1, dev, 21)
+        return lambda: F.gelu(a.transpose(1, 2))
+
+    out.append(Pass("add (channel broadcast)", shape_text(bcs), "forward", 2 * math.prod(bcs) * 4, bcast_add))
+    out.append(Pass("transpose(1,2) copy", shape_text(toks), "forward", 2 * math.prod(toks) * 4, transpose_copy))
+    out.append(Pass("gelu (transposed view)", shape_text(mlps), "forward", 2 * math.prod(mlps) * 4, gelu_view))
     return out
 
 
