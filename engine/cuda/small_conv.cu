@@ -1,9 +1,10 @@
 // Direct 3x3 convolution forward for narrow layers (engine/cuda/own_conv.h): stride 1, no groups, 16
-// or 32 output channels from at most 32 inputs, any padding and dilation, f32 without TF32 or f64. cuDNN runs these shapes (the experts' 16-channel
-// dilated convolutions, the tiny model's head) far from the GPU's limits and 1.6-1.8x slower than
-// PyTorch's choice. A block computes every output channel of a 32 x 8 pixel tile of one sample: input
-// channels go through shared memory four at a time (the input window with its halo, and their weights
-// laid out output-channel innermost), and each thread keeps its pixel's 16 or 32 sums in registers.
+// or 32 output channels from at most 32 inputs, any padding and dilation; f32 without TF32, or f64.
+// cuDNN runs these shapes (the experts' 16-channel dilated convolutions) far from the GPU's limits and
+// 1.4-1.8x slower than PyTorch's choice. A block computes every output channel of a 32 x 8 pixel tile
+// of one sample: input channels go through shared memory four at a time (the input window with its
+// halo, and their weights laid out output-channel innermost), and each thread keeps its pixel's 16 or
+// 32 sums in registers.
 #include <algorithm>
 
 #include "engine/cuda/cublas.h"
@@ -81,7 +82,7 @@ __global__ void small_conv_fwd(const T* __restrict__ x, const T* __restrict__ w,
   }
 }
 
-SmallConvGeometry geometry(const Shape& x, const Shape& w, const Conv2dParams& p) {
+SmallConvGeometry geometry(const Shape& x, const Conv2dParams& p) {
   SmallConvGeometry g{};
   g.N = (int)x[0];
   g.C = (int)x[1];
@@ -94,7 +95,6 @@ SmallConvGeometry geometry(const Shape& x, const Shape& w, const Conv2dParams& p
   g.in_w = window(kTileW, g.dw);
   g.tiles_w = (g.OW + kTileW - 1) / kTileW;
   g.tiles = g.tiles_w * ((g.OH + kTileH - 1) / kTileH);
-  (void)w;
   return g;
 }
 
@@ -107,14 +107,14 @@ bool small_conv_kernel_applies(const Shape& x, const Shape& w, const Conv2dParam
   if (dt == DType::f32 && allow_tf32()) return false;
   if (!(w[0] == 16 || w[0] == 32) || x[1] > 32) return false;
   if (x[0] > INT32_MAX || x[1] * x[2] * x[3] > INT32_MAX || w[0] * x[2] * x[3] > INT32_MAX) return false;
-  const SmallConvGeometry g = geometry(x, w, p);
+  const SmallConvGeometry g = geometry(x, p);
   const size_t bytes = w[0] == 16 ? (dt == DType::f64 ? smem_bytes<double, 16>(g) : smem_bytes<float, 16>(g))
                                   : (dt == DType::f64 ? smem_bytes<double, 32>(g) : smem_bytes<float, 32>(g));
   return bytes <= 48 * 1024;  // the default shared-memory limit of a block
 }
 
 void small_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p) {
-  const SmallConvGeometry g = geometry(x.shape(), w.shape(), p);
+  const SmallConvGeometry g = geometry(x.shape(), p);
   const dim3 grid((unsigned)std::min(g.tiles, 65535), (unsigned)std::min(g.N, 65535));
   const dim3 block(kTileW, kTileH);
   dispatch_float(x.dtype(), "conv2d (narrow 3x3)", [&](auto tag) {
