@@ -18,6 +18,9 @@
 #include "autograd/optim/clip_grad.h"
 #include "engine/random.h"
 #include "engine/system_info.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/cudnn_graph_conv.h"
+#endif
 #include "models/config_overrides.h"
 #include "models/loss.h"
 #include "models/model_factory.h"
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
                  "for it) instead of its heuristics (match bench_cod_torch.py --cudnn-benchmark)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  bool cudnn_graph = false;
+  app.add_flag("--cudnn-graph", cudnn_graph, "CUDA: convolutions through cuDNN's graph API (opt-in, being measured)");
   app.add_option("--set", overrides, "override a config field, e.g. --set moe.mode=dense_soft");
   app.add_flag("--skip-train", skip_train, "time inference only");
   app.add_flag("--skip-infer", skip_infer, "time the training step only");
@@ -90,6 +95,9 @@ int main(int argc, char** argv) {
     const models::CamoXpertConfig cfg = models::load_config(apps::find_shipped_config(config), all);
     engine::set_cuda_math(tf32 == "on", false);
     engine::set_conv_benchmark(cudnn_benchmark == "on");
+#ifdef CUTTLE_WITH_CUDA
+    engine::cuda::set_cudnn_graph_api(cudnn_graph);
+#endif
     std::printf("bench_cod: %s, %lldx%lld, MoE %s top-%lld, %s, f32%s; %d warm-up + %d timed calls, median\n",
                 cfg.name.c_str(), (long long)cfg.image_size, (long long)cfg.image_size, cfg.moe.mode.c_str(),
                 (long long)cfg.moe.top_k, engine::describe_device(device).c_str(),

@@ -19,6 +19,9 @@
 #include "engine/parallel.h"
 #include "engine/random.h"
 #include "engine/system_info.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/cudnn_graph_conv.h"
+#endif
 
 using namespace cuttle;
 using engine::Tensor;
@@ -108,8 +111,15 @@ int main(int argc, char** argv) {
   app.add_flag("--cudnn-benchmark", cudnn_benchmark,
                "CUDA: time cuDNN's convolution algorithms once per shape bucket instead of its heuristics "
                "(match bench_ops_torch.py --cudnn-benchmark)");
+  bool cudnn_graph = false;
+  app.add_flag("--cudnn-graph", cudnn_graph, "CUDA: convolutions through cuDNN's graph API (opt-in, being measured)");
   CLI11_PARSE(app, argc, argv);
   engine::set_conv_benchmark(cudnn_benchmark);
+#ifdef CUTTLE_WITH_CUDA
+  engine::cuda::set_cudnn_graph_api(cudnn_graph);
+#else
+  if (cudnn_graph) std::fprintf(stderr, "bench_ops: --cudnn-graph needs the CUDA build; ignored\n");
+#endif
   if (threads > 0) engine::set_num_threads(threads);
   engine::Device device = engine::Device::cpu();
   if (device_name.rfind("cuda", 0) == 0) {

@@ -10,6 +10,7 @@
 #include "engine/cuda/conv_bias.h"
 #include "engine/cuda/cublas.h"
 #include "engine/cuda/cudnn_algo.h"
+#include "engine/cuda/cudnn_graph_conv.h"
 #include "engine/cuda/own_conv.h"
 #include "engine/cuda/runtime.h"
 
@@ -140,6 +141,9 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
       const void* px = xs.raw_data();
       const void* pw = wc.raw_data();
       void* py = yv.raw_data();
+      if (cudnn_graph_api() && graph_conv(ConvKind::forward, device, dt, xs.shape(), w.shape(), yv.shape(), p,
+                                          const_cast<void*>(px), const_cast<void*>(pw), py, 0.0))
+        continue;
       cudnnHandle_t h = cudnn_handle(device);
       run_conv(
           op, ConvKind::forward, xs.shape(), w.shape(), yv.shape(), p, dt, device,
@@ -183,6 +187,9 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shap
     const void* pg = gs.raw_data();
     const void* pw = wc.raw_data();
     void* pdx = gxv.raw_data();
+    if (cudnn_graph_api() && graph_conv(ConvKind::backward_data, device, dt, gxv.shape(), w.shape(), gs.shape(), p,
+                                        pdx, const_cast<void*>(pw), const_cast<void*>(pg), 0.0))
+      continue;
     cudnnHandle_t h = cudnn_handle(device);
     run_conv(
         op, ConvKind::backward_data, gxv.shape(), w.shape(), gs.shape(), p, dt, device,
@@ -225,6 +232,9 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Sha
     void* pdw = gw.raw_data();
     // Later chunks accumulate into the first one's result.
     const void* beta = n0 == 0 ? zero_of(dt) : one_of(dt);
+    if (cudnn_graph_api() && graph_conv(ConvKind::backward_filter, device, dt, xs.shape(), w_shape, gs.shape(), p,
+                                        const_cast<void*>(px), pdw, const_cast<void*>(pg), n0 == 0 ? 0.0 : 1.0))
+      continue;
     cudnnHandle_t h = cudnn_handle(device);
     run_conv(
         op, ConvKind::backward_filter, xs.shape(), w_shape, gs.shape(), p, dt, device,

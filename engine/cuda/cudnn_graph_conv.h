@@ -1,0 +1,26 @@
+// Declares convolution through cuDNN's graph (backend) API, the path PyTorch takes: one operation graph
+// per convolution, cuDNN's heuristics (mode A) rank the engine configurations, and the first one that
+// builds an execution plan within the workspace cap and the math rules (no tensor-core / down-converting
+// engines for f32 without TF32, deterministic ones only when asked) runs. The legacy API's algorithms do
+// not reach the engines that beat it on the 3x3 shapes of docs/PERFORMANCE.md. Opt-in while it is being
+// measured: set_cudnn_graph_api(true). Plans are cached on the full descriptor and pointer alignment.
+#pragma once
+#include <cstddef>
+
+#include "engine/cuda/cudnn_algo.h"
+
+namespace cuttle::engine::cuda {
+
+void set_cudnn_graph_api(bool on);
+bool cudnn_graph_api();
+// Convolutions run through a graph-API plan so far (the rest went to the legacy path).
+int64_t cudnn_graph_runs();
+
+// Runs one convolution of `kind` on contiguous NCHW tensors x [xs], w [ws], y [ys]: forward writes y
+// from x and w; backward data writes x (the input gradient) from y (the output gradient) and w; backward
+// filter writes w = beta * w + the filter gradient from x and y. Returns false, having run nothing, when
+// no engine configuration qualifies (the caller falls back to the legacy path).
+bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shape& ws, const Shape& ys,
+                const Conv2dParams& p, void* x, void* w, void* y, double beta);
+
+}  // namespace cuttle::engine::cuda
