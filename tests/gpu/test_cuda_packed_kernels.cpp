@@ -81,3 +81,23 @@ TEST_CASE("sanitize: cuda per-channel broadcasts agree with the CPU on either si
 }
 
 }
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("sanitize: cuda transposing copies match the CPU exactly") {
+  if (!gpu_present()) return;
+  Poison poison;
+  // Batched and single transposes with partial 32x32 tiles, a 4-D permute that merges to one, and
+  // integer and f64 data (the tiled kernel is type-generic).
+  for (DType dt : {DType::f32, DType::f64, DType::i64}) {
+    INFO(eng::dtype_name(dt));
+    const Tensor a = randn({3, 70, 45}, 80, DType::f64).to(dt), m = randn({33, 65}, 81, DType::f64).to(dt);
+    const Tensor p4 = randn({2, 5, 7, 9}, 82, DType::f64).to(dt);
+    CHECK(same(a.to(kGpu).transpose(1, 2).contiguous(), a.transpose(1, 2).contiguous()));
+    CHECK(same(m.to(kGpu).transpose(0, 1).contiguous(), m.transpose(0, 1).contiguous()));
+    CHECK(same(p4.to(kGpu).permute({0, 2, 3, 1}).contiguous(), p4.permute({0, 2, 3, 1}).contiguous()));
+    CHECK(same(p4.to(kGpu).permute({0, 3, 1, 2}).contiguous(), p4.permute({0, 3, 1, 2}).contiguous()));
+  }
+}
+
+}
