@@ -8,7 +8,6 @@
 #include "engine/cuda/channel_kernels.cuh"
 #include "engine/cuda/norm.h"
 #include "engine/cuda/norm_checks.h"
-#include "engine/cuda/packed_map.cuh"
 #include "engine/dispatch.h"
 
 namespace cuttle::engine::cuda {
@@ -91,14 +90,9 @@ __global__ void apply_kernel(const T* x, const T* coef, T* y, int64_t rows, int6
 
 template <typename T, bool Relu>
 void launch_apply(const T* x, const T* coef, T* y, int64_t rows, int64_t C, int64_t S, cudaStream_t st) {
-  constexpr int V = 16 / sizeof(T);
-  if (S % V == 0 && aligned_to(x, 16) && aligned_to(y, 16)) {
-    const RowGrid rg(rows, S / V);
-    apply_kernel<T, Relu, V><<<rg.grid, rg.block, 0, st>>>(x, coef, y, rows, C, S);
-  } else {
-    const RowGrid rg(rows, S);
-    apply_kernel<T, Relu, 1><<<rg.grid, rg.block, 0, st>>>(x, coef, y, rows, C, S);
-  }
+  launch_row_packs<T>(rows, S, {x, y}, [&](auto pack, const RowGrid& rg) {
+    apply_kernel<T, Relu, decltype(pack)::value><<<rg.grid, rg.block, 0, st>>>(x, coef, y, rows, C, S);
+  });
 }
 
 // The gradient reaching batch norm: g, or g where the fused ReLU's output is positive.

@@ -1,14 +1,18 @@
 // Defines the building blocks of the per-channel kernels over a contiguous [N, C, S] tensor (batch
 // norm, the convolution bias, the LayerNorm2d parameter gradients):
 //  - RowGrid: a launch over the N*C rows of length S, threads along S (coalesced) and rows along y;
+//    launch_row_packs picks 16-byte packs along S where the rows allow them;
 //  - ChannelPlan + channel_partials: a deterministic per-channel reduction. Each channel's N*S values
 //    are cut into items by a rule that depends on the shape only; one block folds an item in a fixed
 //    order into double partial sums; channel_finish then adds a channel's partials in a fixed tree.
 //    The result is the same on every run and every GPU.
 #pragma once
 #include <algorithm>
+#include <initializer_list>
+#include <type_traits>
 
 #include "engine/cuda/kernel_util.cuh"
+#include "engine/cuda/packed_map.cuh"
 
 namespace cuttle::engine::cuda {
 
@@ -25,6 +29,18 @@ struct RowGrid {
     block = dim3(bx, by);
   }
 };
+// Calls launch(std::integral_constant<int, V>{}, grid) with a RowGrid over rows of S / V packs: V is
+// 16 / sizeof(T) when S is a multiple of it and every pointer is 16-byte aligned (each row then starts
+// on a pack), 1 otherwise.
+template <typename T, typename Launch>
+void launch_row_packs(int64_t rows, int64_t S, std::initializer_list<const void*> ptrs, const Launch& launch) {
+  constexpr int V = 16 / sizeof(T);
+  bool packed = S % V == 0;
+  for (const void* p : ptrs) packed = packed && aligned_to(p, 16);
+  if (packed) launch(std::integral_constant<int, V>{}, RowGrid(rows, S / V));
+  else launch(std::integral_constant<int, 1>{}, RowGrid(rows, S));
+}
+
 // Inside a RowGrid kernel: for every (row, s) this thread owns.
 #define CUTTLE_ROW_LOOP(row, s, rows, S)                                                                    \
   for (int64_t row = (int64_t)blockIdx.y * blockDim.y + threadIdx.y; row < (rows);                           \

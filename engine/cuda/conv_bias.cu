@@ -1,7 +1,6 @@
 // Per-channel kernels of convolution (engine/cuda/conv_bias.h).
 #include "engine/cuda/channel_kernels.cuh"
 #include "engine/cuda/conv_bias.h"
-#include "engine/cuda/packed_map.cuh"
 #include "engine/dispatch.h"
 
 namespace cuttle::engine::cuda {
@@ -49,14 +48,10 @@ void add_channel_bias_(Tensor& y, const Tensor& bias) {
   const Tensor b = bias.contiguous();
   dispatch_float(y.dtype(), "conv2d bias", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    constexpr int V = 16 / sizeof(T);
-    if (S % V == 0 && aligned_to(y.data<T>(), 16)) {
-      const RowGrid g(rows, S / V);
-      add_bias_kernel<T, V><<<g.grid, g.block, 0, stream_of(y)>>>(y.data<T>(), b.data<T>(), rows, C, S);
-    } else {
-      const RowGrid g(rows, S);
-      add_bias_kernel<T, 1><<<g.grid, g.block, 0, stream_of(y)>>>(y.data<T>(), b.data<T>(), rows, C, S);
-    }
+    T* py = y.data<T>();
+    launch_row_packs<T>(rows, S, {py}, [&](auto pack, const RowGrid& g) {
+      add_bias_kernel<T, decltype(pack)::value><<<g.grid, g.block, 0, stream_of(y)>>>(py, b.data<T>(), rows, C, S);
+    });
     CUTTLE_CUDA_CHECK_LAUNCH("conv2d bias");
   });
 }

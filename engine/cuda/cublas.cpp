@@ -47,24 +47,32 @@ Tensor gemm_batched(const Tensor& A, const Tensor& B, const Shape& out_batch) {
     c.zero_();
     return c;
   }
-  cublasHandle_t h = cublas_handle(device);
+  CUTTLE_CHECK(A.dtype() == DType::f32 || A.dtype() == DType::f64, "matmul on the GPU: dtype ",
+               dtype_name(A.dtype()), " is not supported");
   // Row-major C = A B is column-major C^T = B^T A^T: pass B first, with the sizes swapped.
-  if (A.dtype() == DType::f32) {
+  gemm_strided_batched(device, A.dtype(), N, M, K, b.raw_data(), N, K * N, a.raw_data(), K, M * K, c.raw_data(), N,
+                       M * N, batch);
+  return c;
+}
+
+void gemm_strided_batched(int device, DType dt, int64_t m, int64_t n, int64_t k, const void* A, int64_t lda,
+                          int64_t stride_a, const void* B, int64_t ldb, int64_t stride_b, void* C, int64_t ldc,
+                          int64_t stride_c, int64_t batch) {
+  cublasHandle_t h = cublas_handle(device);
+  if (dt == DType::f32) {
     const float one = 1.0f, zero = 0.0f;
     const cublasComputeType_t compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    CUTTLE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)N, (int)M, (int)K, &one,
-                                                   b.raw_data(), CUDA_R_32F, (int)N, K * N, a.raw_data(), CUDA_R_32F,
-                                                   (int)K, M * K, &zero, c.raw_data(), CUDA_R_32F, (int)N, M * N,
-                                                   (int)batch, compute, CUBLAS_GEMM_DEFAULT));
+    CUTTLE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)m, (int)n, (int)k, &one, A,
+                                                   CUDA_R_32F, (int)lda, stride_a, B, CUDA_R_32F, (int)ldb, stride_b,
+                                                   &zero, C, CUDA_R_32F, (int)ldc, stride_c, (int)batch, compute,
+                                                   CUBLAS_GEMM_DEFAULT));
   } else {
-    CUTTLE_CHECK(A.dtype() == DType::f64, "matmul on the GPU: dtype ", dtype_name(A.dtype()), " is not supported");
     const double one = 1.0, zero = 0.0;
-    CUTTLE_CUBLAS_CHECK(cublasDgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)N, (int)M, (int)K, &one,
-                                                  static_cast<const double*>(b.raw_data()), (int)N, K * N,
-                                                  static_cast<const double*>(a.raw_data()), (int)K, M * K, &zero,
-                                                  static_cast<double*>(c.raw_data()), (int)N, M * N, (int)batch));
+    CUTTLE_CUBLAS_CHECK(cublasDgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)m, (int)n, (int)k, &one,
+                                                  static_cast<const double*>(A), (int)lda, stride_a,
+                                                  static_cast<const double*>(B), (int)ldb, stride_b, &zero,
+                                                  static_cast<double*>(C), (int)ldc, stride_c, (int)batch));
   }
-  return c;
 }
 
 }  // namespace cuttle::engine::cuda

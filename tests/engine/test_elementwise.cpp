@@ -1,6 +1,9 @@
 // Tests of the element-wise and reduction kernels against direct computations.
+#include <cmath>
+
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
+#include "engine/scalar_ops.h"
 #include "tests/test_util.h"
 
 using namespace cuttle;
@@ -121,6 +124,25 @@ TEST_CASE("vectorised f32 unary ops match the f64 kernels") {
     for (size_t i = 0; i < r.size(); ++i) {
       INFO(eng::unary_op_name(op), " backward at ", x64.to_vector<double>()[i]);
       CHECK(std::abs(o[i] - r[i]) <= 1e-6 + 3e-6 * std::abs(r[i]));
+    }
+  }
+}
+
+TEST_CASE("the derivative tables name every input unary_derivative reads") {
+  // The CUDA backward loads only what derivative_reads_x / _y name; an input read but not named would
+  // silently become 0 there. Replacing every unnamed input with garbage must not change a derivative.
+  using U = eng::UnaryOp;
+  const double garbage = 12345.678;
+  for (U op : {U::neg, U::exp, U::log, U::sqrt, U::rsqrt, U::abs, U::sign, U::sin, U::cos, U::square, U::reciprocal,
+               U::erf, U::relu, U::sigmoid, U::tanh, U::gelu, U::softplus, U::elu, U::log1p, U::expm1}) {
+    INFO(eng::unary_op_name(op));
+    for (double x : {-1.7, -0.3, 0.4, 2.5}) {
+      const bool positive = op == U::log || op == U::sqrt || op == U::rsqrt || op == U::reciprocal;
+      const double in = positive ? std::fabs(x) : x, y = eng::scalar::unary<double>(op, in, 1.3);
+      const double want = eng::scalar::unary_derivative<double>(op, in, y, 1.3);
+      const double got = eng::scalar::unary_derivative<double>(op, eng::scalar::derivative_reads_x(op) ? in : garbage,
+                                                               eng::scalar::derivative_reads_y(op) ? y : garbage, 1.3);
+      CHECK(got == want);
     }
   }
 }
