@@ -80,8 +80,9 @@ int main(int argc, char** argv) {
                  "for it) instead of its heuristics (match bench_cod_torch.py --cudnn-benchmark)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  bool cudnn_graph = false;
-  app.add_flag("--cudnn-graph", cudnn_graph, "CUDA: convolutions through cuDNN's graph API (opt-in, being measured)");
+  bool cudnn_legacy = false;
+  app.add_flag("--cudnn-legacy", cudnn_legacy,
+               "CUDA: convolutions through cuDNN's legacy API (cudnnConvolutionForward & co.) instead of its graph API");
   app.add_option("--set", overrides, "override a config field, e.g. --set moe.mode=dense_soft");
   app.add_flag("--skip-train", skip_train, "time inference only");
   app.add_flag("--skip-infer", skip_infer, "time the training step only");
@@ -96,7 +97,7 @@ int main(int argc, char** argv) {
     engine::set_cuda_math(tf32 == "on", false);
     engine::set_conv_benchmark(cudnn_benchmark == "on");
 #ifdef CUTTLE_WITH_CUDA
-    engine::cuda::set_cudnn_graph_api(cudnn_graph);
+    engine::cuda::set_cudnn_graph_api(!cudnn_legacy);
 #endif
     std::printf("bench_cod: %s, %lldx%lld, MoE %s top-%lld, %s, f32%s; %d warm-up + %d timed calls, median\n",
                 cfg.name.c_str(), (long long)cfg.image_size, (long long)cfg.image_size, cfg.moe.mode.c_str(),

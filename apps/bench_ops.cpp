@@ -20,6 +20,7 @@
 #include "engine/random.h"
 #include "engine/system_info.h"
 #ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/cudnn_graph_conv.h"
 #endif
 
@@ -44,7 +45,8 @@ void report(const std::string& name, const std::string& shape, const Timing& t, 
 
 // Runs the model list: one row per pass, "n/a" where the device has no kernel for the op (the error
 // goes to stderr and the remaining passes run).
-int run_model(engine::Device device, int64_t batch, int warmup, int reps, const std::string& tsv_path) {
+int run_model(engine::Device device, int64_t batch, int warmup, int reps, const std::string& tsv_path,
+              const std::string& only) {
   std::ofstream tsv;
   if (!tsv_path.empty()) {
     tsv.open(tsv_path);
@@ -62,6 +64,7 @@ int run_model(engine::Device device, int64_t batch, int warmup, int reps, const 
               std::string(9, '-').c_str());
   int failures = 0;
   for (const bench::BenchPass& p : bench::model_passes(device, batch)) {
+    if (!only.empty() && (p.op + " " + p.shape + " " + p.pass).find(only) == std::string::npos) continue;
     std::string med = "n/a", mn = "n/a", gbs = "-";
     try {
       const std::function<void()> fn = p.prepare();
@@ -111,14 +114,23 @@ int main(int argc, char** argv) {
   app.add_flag("--cudnn-benchmark", cudnn_benchmark,
                "CUDA: time cuDNN's convolution algorithms once per shape bucket instead of its heuristics "
                "(match bench_ops_torch.py --cudnn-benchmark)");
-  bool cudnn_graph = false;
-  app.add_flag("--cudnn-graph", cudnn_graph, "CUDA: convolutions through cuDNN's graph API (opt-in, being measured)");
+  bool cudnn_legacy = false;
+  app.add_flag("--cudnn-legacy", cudnn_legacy,
+               "CUDA: convolutions through cuDNN's legacy API (cudnnConvolutionForward & co.) instead of its graph API");
+  int64_t workspace_mib = 0;
+  app.add_option("--cudnn-workspace-mib", workspace_mib, "CUDA: cap on a convolution's workspace (0 = the default)");
+  bool tf32 = false;
+  app.add_flag("--tf32", tf32, "CUDA: allow TF32 in cuDNN and cuBLAS (match bench_ops_torch.py --tf32)");
+  std::string only;
+  app.add_option("--only", only, "model list: run only the rows whose \"op shape pass\" contains this text");
   CLI11_PARSE(app, argc, argv);
   engine::set_conv_benchmark(cudnn_benchmark);
+  engine::set_cuda_math(tf32, false);
 #ifdef CUTTLE_WITH_CUDA
-  engine::cuda::set_cudnn_graph_api(cudnn_graph);
+  engine::cuda::set_cudnn_graph_api(!cudnn_legacy);
+  if (workspace_mib > 0) engine::cuda::set_cudnn_workspace_limit((size_t)workspace_mib << 20);
 #else
-  if (cudnn_graph) std::fprintf(stderr, "bench_ops: --cudnn-graph needs the CUDA build; ignored\n");
+  if (cudnn_legacy || workspace_mib > 0) std::fprintf(stderr, "bench_ops: cuDNN options need the CUDA build; ignored\n");
 #endif
   if (threads > 0) engine::set_num_threads(threads);
   engine::Device device = engine::Device::cpu();
@@ -141,7 +153,7 @@ int main(int argc, char** argv) {
   if (list.empty()) list = device.is_cpu() ? "micro" : "model";
   if (list == "model") {
     try {
-      return run_model(device, batch, warmup, reps, tsv);
+      return run_model(device, batch, warmup, reps, tsv, only);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "bench_ops: %s\n", e.what());
       return 1;

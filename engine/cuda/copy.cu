@@ -4,6 +4,7 @@
 #include "engine/cuda/copy.h"
 #include "engine/cuda/kernel_util.cuh"
 #include "engine/cuda/pinned_staging.h"
+#include "engine/cuda/tiled_transpose.cuh"
 #include "engine/dispatch.h"
 
 namespace cuttle::engine::cuda {
@@ -28,42 +29,10 @@ __global__ void fill_kernel(T* dst, int64_t n, T value, StridedIndex<1> idx) {
   }
 }
 
-// dst [B, R, C] (contiguous) <- src whose element (b, r, c) sits at b * src_batch + r + c * R: a batch
-// of transposes through 32 x 32 shared-memory tiles, so both the reads and the writes are coalesced
-// (the generic kernel reads across the grain). PVT turns token maps into images and back this way.
 template <typename T>
-__global__ void transpose_kernel(T* dst, const T* src, int64_t B, int64_t R, int64_t C, int64_t src_batch) {
-  __shared__ T tile[32][33];  // 33: no bank conflicts on the column reads
-  const int64_t r0 = (int64_t)blockIdx.y * 32, c0 = (int64_t)blockIdx.x * 32;
-  for (int64_t b = blockIdx.z; b < B; b += gridDim.z) {
-    const T* sb = src + b * src_batch;
-    T* db = dst + b * R * C;
-    for (int j = threadIdx.y; j < 32; j += blockDim.y) {
-      const int64_t r = r0 + threadIdx.x, c = c0 + j;
-      if (r < R && c < C) tile[j][threadIdx.x] = sb[r + c * R];
-    }
-    __syncthreads();
-    for (int j = threadIdx.y; j < 32; j += blockDim.y) {
-      const int64_t r = r0 + j, c = c0 + threadIdx.x;
-      if (r < R && c < C) db[r * C + c] = tile[threadIdx.x][j];
-    }
-    __syncthreads();
-  }
-}
-
-// Whether the merged index is a batch of transposes (see transpose_kernel); fills B, R, C, src_batch.
-bool batched_transpose(const StridedIndex<2>& idx, int64_t& B, int64_t& R, int64_t& C, int64_t& src_batch) {
-  const int nd = idx.ndim;
-  if (nd != 2 && nd != 3) return false;
-  R = idx.sizes[nd - 2];
-  C = idx.sizes[nd - 1];
-  const bool dst_rows = idx.strides[0][nd - 1] == 1 && idx.strides[0][nd - 2] == C;
-  const bool src_cols = idx.strides[1][nd - 2] == 1 && idx.strides[1][nd - 1] == R;
-  if (!dst_rows || !src_cols || R < 2 || C < 2 || R > 65535 * 32) return false;
-  B = nd == 3 ? idx.sizes[0] : 1;
-  src_batch = nd == 3 ? idx.strides[1][0] : 0;
-  return nd == 2 || idx.strides[0][0] == R * C;
-}
+struct Identity {
+  __device__ T operator()(T v) const { return v; }
+};
 
 // dst <- src, both on the same GPU; src broadcasts to dst.
 void device_copy(Tensor& dst, const Tensor& src) {
@@ -81,14 +50,12 @@ void device_copy(Tensor& dst, const Tensor& src) {
   const Shape ds = dst.strides(), ss = broadcast_strides_to(src, dst.shape());
   const Shape* st[2] = {&ds, &ss};
   const StridedIndex<2> idx = make_strided_index<2>(dst.shape(), st);
-  int64_t B = 1, R = 0, C = 0, src_batch = 0;
-  if (dst.dtype() == src.dtype() && batched_transpose(idx, B, R, C, src_batch)) {
+  TransposeShape t;
+  if (dst.dtype() == src.dtype() && batched_transpose(idx, t)) {
     dispatch_all(dst.dtype(), [&](auto dt) {
       using T = typename decltype(dt)::type;
-      const dim3 grid((unsigned)((C + 31) / 32), (unsigned)((R + 31) / 32), (unsigned)std::min<int64_t>(B, 65535));
-      transpose_kernel<T><<<grid, dim3(32, 8), 0, s>>>(static_cast<T*>(dst.raw_data()),
-                                                         static_cast<const T*>(src.raw_data()), B, R, C, src_batch);
-      CUTTLE_CUDA_CHECK_LAUNCH("copy (transpose)");
+      launch_tiled_transpose(s, "copy (transpose)", static_cast<T*>(dst.raw_data()), static_cast<const T*>(src.raw_data()),
+                             t, Identity<T>{});
     });
     return;
   }

@@ -6,13 +6,16 @@
 #include <mutex>
 
 #include "engine/cuda/cublas.h"
+#include "engine/cuda/cuda_check.h"
 #include "engine/cuda/cudnn_conv.h"
+#include "engine/cuda/runtime.h"
 
 namespace cuttle::engine::cuda {
 
 namespace {
 
-std::atomic<size_t> g_workspace_limit{size_t(1) << 30};
+constexpr size_t kAutoLimit = ~size_t(0);
+std::atomic<size_t> g_workspace_limit{kAutoLimit};
 std::atomic<bool> g_benchmark{false};
 std::atomic<bool> g_deterministic{false};
 
@@ -108,7 +111,7 @@ bool is_tensor_op(cudnnMathType_t m) { return m == CUDNN_TENSOR_OP_MATH || m == 
 std::vector<ConvCandidate> usable(ConvKind kind, cudnnHandle_t h, const ConvDescriptors& d, DType dt,
                                   const std::vector<ConvPerf>& perfs) {
   const bool tf32 = allow_tf32(), det = g_deterministic.load();
-  const size_t limit = g_workspace_limit.load();
+  const size_t limit = cudnn_workspace_limit();
   // f32 without TF32 runs every algorithm under FMA math, whatever the query said.
   const bool fma_only = dt == DType::f32 && !tf32;
   std::vector<ConvCandidate> out;
@@ -137,7 +140,7 @@ std::vector<ConvPerf> find_ranking(ConvKind kind, cudnnHandle_t h, const ConvDes
   size_t ws_bytes = 0;
   for (int a = 0; a < algo_count(kind); ++a) {
     size_t b = 0;
-    if (workspace_size(kind, h, d, a, math, b) && b <= g_workspace_limit.load()) ws_bytes = std::max(ws_bytes, b);
+    if (workspace_size(kind, h, d, a, math, b) && b <= cudnn_workspace_limit()) ws_bytes = std::max(ws_bytes, b);
   }
   CUTTLE_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, math));  // cudnnFind searches under the switch's math
   Tensor ws;
@@ -167,7 +170,22 @@ int64_t next_pow2(int64_t n) {
 }  // namespace
 
 void set_cudnn_workspace_limit(size_t bytes) { g_workspace_limit = bytes; }
-size_t cudnn_workspace_limit() { return g_workspace_limit; }
+size_t cudnn_workspace_limit() {
+  const size_t set = g_workspace_limit.load();
+  if (set != kAutoLimit) return set;
+  // An eighth of the current device's memory, at least 1 GiB: the workspace is transient and the
+  // allocator releases its cache before failing. The fast backward-filter engines at full resolution
+  // (non-fused Winograd at 352x352, batch 16) need several GiB, which a fixed 1 GiB cap turned away.
+  static std::mutex mu;
+  static std::map<int, size_t> per_device;
+  int device = 0;
+  CUTTLE_CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = per_device.find(device);
+  if (it == per_device.end())
+    it = per_device.emplace(device, std::max<size_t>(size_t(1) << 30, device_info(device).total_memory / 8)).first;
+  return it->second;
+}
 void set_cudnn_benchmark(bool on) { g_benchmark = on; }
 bool cudnn_benchmark() { return g_benchmark; }
 void set_cudnn_deterministic(bool on) { g_deterministic = on; }

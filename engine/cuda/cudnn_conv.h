@@ -15,7 +15,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
 Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shape& x_shape, const Conv2dParams& p);
 Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Shape& w_shape, const Conv2dParams& p);
 
-// Largest cuDNN workspace an algorithm may use (default 1 GiB); algorithms that need more are skipped.
+// Largest cuDNN workspace an algorithm may use; algorithms that need more are skipped. By default an
+// eighth of the current device's memory, at least 1 GiB; set_cudnn_workspace_limit fixes it for all.
 void set_cudnn_workspace_limit(size_t bytes);
 size_t cudnn_workspace_limit();
 // Opt-in: rank algorithms by timing them (cudnnFind) once per shape bucket (batch size rounded up to a

@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "engine/cuda/cublas.h"
@@ -22,7 +25,7 @@ namespace cuttle::engine::cuda {
 
 namespace {
 
-std::atomic<bool> g_graph_api{false};
+std::atomic<bool> g_graph_api{true};
 std::atomic<int64_t> g_graph_runs{0};
 
 // A backend descriptor destroyed with its owner.
@@ -76,7 +79,39 @@ struct Plan {
   std::vector<std::unique_ptr<Desc>> sources;
   std::unique_ptr<Desc> plan;
   int64_t workspace = 0;
+  int64_t engine = -1;  // cuDNN's global engine index, for the plan log
 };
+
+// CUTTLE_CUDNN_LOG=1 prints each plan as it is built: which engine, how much workspace.
+bool log_plans() {
+  static const bool on = [] {
+    const char* v = std::getenv("CUTTLE_CUDNN_LOG");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
+}
+
+const char* conv_kind_name(ConvKind kind) {
+  switch (kind) {
+    case ConvKind::forward: return "forward";
+    case ConvKind::backward_data: return "backward data";
+    case ConvKind::backward_filter: return "backward filter";
+  }
+  return "?";
+}
+
+int64_t engine_index(cudnnBackendDescriptor_t cfg) {
+  Desc engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+  cudnnBackendDescriptor_t e = engine.get();
+  int64_t got = 0, index = -1;
+  if (cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &got, &e) !=
+      CUDNN_STATUS_SUCCESS)
+    return -1;
+  if (cudnnBackendGetAttribute(e, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, 1, &got, &index) !=
+      CUDNN_STATUS_SUCCESS)
+    return -1;
+  return index;
+}
 
 struct PlanCache {
   std::mutex mu;
@@ -87,28 +122,29 @@ PlanCache& plan_cache() {
   return *c;
 }
 
-// Whether an engine's numerical notes allow it under the current math rules.
-bool engine_allowed(cudnnBackendDescriptor_t cfg, DType dt) {
+// Why an engine's numerical notes rule it out under the current math rules; nullptr when they allow it.
+// Down-converting engines never qualify; tensor-core ones for f32 only with TF32 on; nondeterministic
+// ones not in deterministic mode (the rules PyTorch applies to the same list).
+const char* engine_refusal(cudnnBackendDescriptor_t cfg, DType dt) {
   Desc engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
   cudnnBackendDescriptor_t e = engine.get();
   int64_t got = 0;
   if (cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &got, &e) !=
       CUDNN_STATUS_SUCCESS)
-    return false;
+    return "engine unreadable";
   std::array<cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_TYPE_COUNT> notes{};
   int64_t count = 0;
   if (cudnnBackendGetAttribute(e, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE, (int64_t)notes.size(),
                                &count, notes.data()) != CUDNN_STATUS_SUCCESS)
-    return false;
+    return "notes unreadable";
   const bool fma_only = dt == DType::f32 && !allow_tf32();
   for (int64_t i = 0; i < count; ++i) {
     const cudnnBackendNumericalNote_t n = notes[(size_t)i];
-    if (fma_only && (n == CUDNN_NUMERICAL_NOTE_TENSOR_CORE || n == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS ||
-                     n == CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION))
-      return false;
-    if (cudnn_deterministic() && n == CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC) return false;
+    if (n == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS) return "down-converts inputs";
+    if (fma_only && n == CUDNN_NUMERICAL_NOTE_TENSOR_CORE) return "tensor cores (TF32 off)";
+    if (cudnn_deterministic() && n == CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC) return "nondeterministic";
   }
-  return true;
+  return nullptr;
 }
 
 std::shared_ptr<Plan> build_plan(ConvKind kind, cudnnHandle_t h, DType dt, const Shape& xs, const Shape& ws,
@@ -204,21 +240,43 @@ std::shared_ptr<Plan> build_plan(ConvKind kind, cudnnHandle_t h, DType dt, const
     CUTTLE_CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
                                                 CUDNN_TYPE_BACKEND_DESCRIPTOR, available, &got, raw.data()));
   const int64_t cap = (int64_t)cudnn_workspace_limit();
+  std::string passed_over;  // "engine: reason; ..." for the plan log
+  auto pass_over = [&](int64_t i, const char* why) {
+    if (log_plans()) passed_over += " " + std::to_string(engine_index(raw[(size_t)i])) + ":" + why + ";";
+  };
   for (int64_t i = 0; i < got; ++i) {
-    if (!engine_allowed(raw[(size_t)i], dt)) continue;
-    auto plan = std::make_unique<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
     cudnnBackendDescriptor_t cfg = raw[(size_t)i];
+    if (const char* why = engine_refusal(cfg, dt)) {
+      pass_over(i, why);
+      continue;
+    }
+    auto plan = std::make_unique<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
     plan->set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, &h, 1);
     plan->set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, &cfg, 1);
-    if (plan->try_finalize() != CUDNN_STATUS_SUCCESS) continue;
+    if (plan->try_finalize() != CUDNN_STATUS_SUCCESS) {
+      pass_over(i, "no plan");
+      continue;
+    }
     int64_t ws = 0, n = 0;
     CUTTLE_CUDNN_CHECK(cudnnBackendGetAttribute(plan->get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
                                                 CUDNN_TYPE_INT64, 1, &n, &ws));
-    if (ws > cap) continue;
+    if (ws > cap) {
+      pass_over(i, ("workspace " + std::to_string(ws) + " bytes over the cap").c_str());
+      continue;
+    }
     result->plan = std::move(plan);
     result->workspace = ws;
+    result->engine = engine_index(cfg);
     break;
   }
+  if (log_plans())
+    std::fprintf(stderr, "cuttle cudnn plan: %s x %s w %s y %s stride %lld pad %lld dil %lld groups %lld: %s\n",
+                 conv_kind_name(kind), shape_str(xs).c_str(), shape_str(ws).c_str(), shape_str(ys).c_str(),
+                 (long long)p.stride_h, (long long)p.pad_h, (long long)p.dil_h, (long long)p.groups,
+                 result->plan ? ("engine " + std::to_string(result->engine) + ", workspace " +
+                                 std::to_string(result->workspace) + " bytes; ranked before it:" + passed_over)
+                                    .c_str()
+                              : ("no engine qualifies (legacy path):" + passed_over).c_str());
   return result;
 }
 
@@ -230,7 +288,9 @@ int64_t cudnn_graph_runs() { return g_graph_runs; }
 
 bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shape& ws, const Shape& ys,
                 const Conv2dParams& p, void* x, void* w, void* y, double beta) {
-  if (beta != 0.0) return false;  // accumulating chunks (beyond 2^31 elements) stay on the legacy path
+  // Accumulating chunks (beyond 2^31 elements) stay on the legacy path, and so does benchmark mode,
+  // which times the legacy API's algorithms per shape bucket (cudnn_algo.cpp).
+  if (beta != 0.0 || cudnn_benchmark()) return false;
   const int64_t align = alignment_of(x, w, y);
   const ConvKey base = make_conv_key(kind, device, dt, xs, ws, p);
   std::vector<int64_t> key(base.begin(), base.end());

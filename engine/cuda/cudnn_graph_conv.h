@@ -2,8 +2,9 @@
 // per convolution, cuDNN's heuristics (mode A) rank the engine configurations, and the first one that
 // builds an execution plan within the workspace cap and the math rules (no tensor-core / down-converting
 // engines for f32 without TF32, deterministic ones only when asked) runs. The legacy API's algorithms do
-// not reach the engines that beat it on the 3x3 shapes of docs/PERFORMANCE.md. Opt-in while it is being
-// measured: set_cudnn_graph_api(true). Plans are cached on the full descriptor and pointer alignment.
+// not reach the engines that beat it on the 3x3 shapes of docs/PERFORMANCE.md. The default;
+// set_cudnn_graph_api(false) returns to the legacy API. Plans are cached on the full descriptor and
+// pointer alignment; CUTTLE_CUDNN_LOG=1 prints each plan's engine and workspace as it is built.
 #pragma once
 #include <cstddef>
 

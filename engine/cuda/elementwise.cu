@@ -2,10 +2,12 @@
 // broadcast against a contiguous one) go through launch_packed_map with the op a compile-time
 // constant: wide loads and no per-element switch; an operand broadcast along all but one run of axes
 // (a per-channel bias or gate) has its own packed kernel. Other broadcasts and strided views use one
-// grid-stride kernel per (op family, dtype) with the op chosen by a uniform switch.
+// grid-stride kernel per (op family, dtype) with the op chosen by a uniform switch; a unary op over a
+// transposed view reads through shared-memory tiles (tiled_transpose.cuh).
 #include "engine/cuda/elementwise.h"
 #include "engine/cuda/kernel_util.cuh"
 #include "engine/cuda/packed_map.cuh"
+#include "engine/cuda/tiled_transpose.cuh"
 #include "engine/dispatch.h"
 #include "engine/op_constants.h"
 #include "engine/scalar_ops.h"
@@ -216,9 +218,14 @@ Tensor unary(UnaryOp op, const Tensor& x, double param) {
     } else {
       const Shape so = out.strides(), sx = x.strides();
       const Shape* st[2] = {&so, &sx};
-      unary_strided<T><<<blocks_for(n), kThreads, 0, s>>>(out.data<T>(), x.data<T>(), n,
-                                                           make_strided_index<2>(x.shape(), st), UnaryFn<T>{op, (T)param});
-      CUTTLE_CUDA_CHECK_LAUNCH(name);
+      const StridedIndex<2> idx = make_strided_index<2>(x.shape(), st);
+      TransposeShape t;
+      if (batched_transpose(idx, t)) {
+        launch_tiled_transpose(s, name, out.data<T>(), x.data<T>(), t, UnaryFn<T>{op, (T)param});
+      } else {
+        unary_strided<T><<<blocks_for(n), kThreads, 0, s>>>(out.data<T>(), x.data<T>(), n, idx, UnaryFn<T>{op, (T)param});
+        CUTTLE_CUDA_CHECK_LAUNCH(name);
+      }
     }
   });
   return out;

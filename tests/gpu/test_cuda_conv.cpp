@@ -161,9 +161,21 @@ TEST_CASE("sanitize: cudnn conv2d handles empty batches and non-contiguous input
 }
 
 #ifdef CUTTLE_WITH_CUDA
+// Sets which cuDNN API convolutions take for one scope (the graph API is the default).
+class CudnnApiScope {
+ public:
+  explicit CudnnApiScope(bool graph) : was_(eng::cuda::cudnn_graph_api()) { eng::cuda::set_cudnn_graph_api(graph); }
+  ~CudnnApiScope() { eng::cuda::set_cudnn_graph_api(was_); }
+
+ private:
+  bool was_;
+};
+
+// The legacy API's algorithm cache (the graph API caches plans instead; benchmark mode uses this one).
 TEST_CASE("sanitize: cudnn algorithm cache heuristics workspace cap benchmark buckets and TF32") {
   if (!gpu_present()) return;
   namespace cu = eng::cuda;
+  CudnnApiScope legacy(false);
   cu::clear_cudnn_algorithm_cache();
   const eng::Conv2dParams p = params(1, 1, 1, 1);
   Tensor w = randn({8, 4, 3, 3}, 501, DType::f32);
@@ -218,7 +230,7 @@ TEST_CASE("sanitize: cudnn algorithm cache heuristics workspace cap benchmark bu
   CHECK(cu::cudnn_conv_stats().cache_entries == 0);
 }
 
-TEST_CASE("sanitize: cudnn graph API convolutions match the CPU in every direction") {
+TEST_CASE("sanitize: cudnn graph and legacy API convolutions match the CPU in every direction") {
   if (!gpu_present()) return;
 #ifdef CUTTLE_WITH_CUDA
   namespace cu = eng::cuda;
@@ -233,13 +245,20 @@ TEST_CASE("sanitize: cudnn graph API convolutions match the CPU in every directi
       {{1, 2, 5, 6}, 4, 3, 1, asym},                 {{3, 6, 4, 5}, 9, 2, 3, params(1, 1, 1, 3)},
       {{2, 64, 12, 12}, 64, 3, 3, params(1, 1, 1, 1)},
   };
-  cu::set_cudnn_graph_api(true);
-  const int64_t before = cu::cudnn_graph_runs();
   uint64_t seed = 1100;
-  for (DType dt : {DType::f32, DType::f64})
-    for (const ConvCase& c : cases) check_conv(c, dt, seed += 10);
-  CHECK(cu::cudnn_graph_runs() > before);
-  cu::set_cudnn_graph_api(false);
+  for (bool graph : {true, false}) {
+    CudnnApiScope api(graph);
+    INFO((graph ? "graph API" : "legacy API"));
+    const int64_t before = cu::cudnn_graph_runs();
+    for (DType dt : {DType::f32, DType::f64})
+      for (const ConvCase& c : cases) check_conv(c, dt, seed += 10);
+    CHECK((cu::cudnn_graph_runs() > before) == graph);
+  }
+  // A zero workspace cap leaves the graph API the engines that need none, or the legacy path.
+  const size_t cap = cu::cudnn_workspace_limit();
+  cu::set_cudnn_workspace_limit(0);
+  check_conv(cases.back(), DType::f32, seed += 10);
+  cu::set_cudnn_workspace_limit(cap);
 #endif
 }
 

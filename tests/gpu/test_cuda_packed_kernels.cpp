@@ -84,7 +84,7 @@ TEST_CASE("sanitize: cuda per-channel broadcasts agree with the CPU on either si
 
 TEST_SUITE("gpu") {
 
-TEST_CASE("sanitize: cuda transposing copies match the CPU exactly") {
+TEST_CASE("sanitize: cuda transposing copies and unary ops over transposed views match the CPU") {
   if (!gpu_present()) return;
   Poison poison;
   // Batched and single transposes with partial 32x32 tiles, a 4-D permute that merges to one, and
@@ -97,6 +97,17 @@ TEST_CASE("sanitize: cuda transposing copies match the CPU exactly") {
     CHECK(same(m.to(kGpu).transpose(0, 1).contiguous(), m.transpose(0, 1).contiguous()));
     CHECK(same(p4.to(kGpu).permute({0, 2, 3, 1}).contiguous(), p4.permute({0, 2, 3, 1}).contiguous()));
     CHECK(same(p4.to(kGpu).permute({0, 3, 1, 2}).contiguous(), p4.permute({0, 3, 1, 2}).contiguous()));
+  }
+  // Unary ops over a transposed view take the same tiles with the op applied on the way out (f32: CUDA's
+  // erff/expf within 2 ulp, the CPU's within a few; 1e-5 relative covers both).
+  for (DType dt : {DType::f32, DType::f64}) {
+    const double tol = dt == DType::f32 ? 1e-5 : 1e-12;
+    const Tensor a = randn({3, 70, 45}, 83, dt), m = randn({33, 65}, 84, dt);
+    for (eng::UnaryOp op : {eng::UnaryOp::gelu, eng::UnaryOp::exp, eng::UnaryOp::relu}) {
+      INFO(eng::dtype_name(dt), " ", eng::unary_op_name(op));
+      CHECK(rel_err(eng::unary(op, a.to(kGpu).transpose(1, 2), 0.0), eng::unary(op, a.transpose(1, 2), 0.0)) <= tol);
+      CHECK(rel_err(eng::unary(op, m.to(kGpu).transpose(0, 1), 0.0), eng::unary(op, m.transpose(0, 1), 0.0)) <= tol);
+    }
   }
 }
 
