@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/bias_activation.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/interpolate.h"
@@ -182,6 +183,19 @@ inline std::vector<BenchPass> model_passes(Device d, int64_t n) {
   add_layer_norm2d(out, d, {n, 64, 88, 88});
   add_unary(out, d, "gelu", engine::UnaryOp::gelu, {n, 512, 88, 88});
   add_unary(out, d, "relu", engine::UnaryOp::relu, {n, 64, 352, 352});
+  // A convolution's bias and the activation after it (PVT's MLP dwconv + GELU; expert conv + ReLU).
+  const Shape ba_shape{n, 512, 88, 88};
+  const double ba_bytes = (double)engine::shape_numel(ba_shape) * 4;
+  out.push_back({"bias+gelu", shape_text(ba_shape), "forward", 2 * ba_bytes, [=] {
+                   Tensor x = bench_input(ba_shape, 1, d, 22), b = bench_input({512}, 1, d, 23);
+                   return std::function<void()>([=] { engine::bias_activation(x, b, engine::UnaryOp::gelu); });
+                 }});
+  out.push_back({"bias+gelu", shape_text(ba_shape), "backward", 3 * ba_bytes, [=] {
+                   Tensor x = bench_input(ba_shape, 1, d, 22), b = bench_input({512}, 1, d, 23);
+                   Tensor gy = bench_input(ba_shape, 1, d, 24);
+                   return std::function<void()>(
+                       [=] { engine::bias_activation_backward(gy, x, b, engine::UnaryOp::gelu, 1.0, true); });
+                 }});
   const Shape add_shape{n, 64, 352, 352};
   out.push_back({"add", shape_text(add_shape), "forward", 3.0 * engine::shape_numel(add_shape) * 4, [=] {
                    Tensor a = bench_input(add_shape, 1, d, 16), b = bench_input(add_shape, 1, d, 17);

@@ -1,6 +1,8 @@
 #include "layers/container.h"
 
 #include "engine/error.h"
+#include "layers/activation.h"
+#include "layers/conv.h"
 
 namespace cuttle::layers {
 
@@ -15,7 +17,21 @@ const std::shared_ptr<UnaryModule>& Sequential::operator[](size_t i) const {
 
 Var Sequential::forward(const Var& x) {
   Var y = x;
-  for (auto& l : layers_) y = l->forward(y);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    // A biased Conv2d followed by ReLU or GELU: bias and activation in one fused pass.
+    if (i + 1 < layers_.size()) {
+      if (auto* conv = dynamic_cast<Conv2d*>(layers_[i].get()); conv && conv->bias.defined()) {
+        const bool relu = dynamic_cast<ReLU*>(layers_[i + 1].get()) != nullptr;
+        const bool gelu = dynamic_cast<GELU*>(layers_[i + 1].get()) != nullptr;
+        if (relu || gelu) {
+          y = conv->forward_activated(y, relu ? engine::UnaryOp::relu : engine::UnaryOp::gelu);
+          ++i;
+          continue;
+        }
+      }
+    }
+    y = layers_[i]->forward(y);
+  }
   return y;
 }
 

@@ -1,4 +1,5 @@
-// Defines the containers: Sequential (children named "0", "1", ... applied in order) and ModuleList
+// Defines the containers: Sequential (children named "0", "1", ... applied in order; a biased Conv2d
+// followed by ReLU or GELU runs as Conv2d::forward_activated) and ModuleList
 // (children named by index, no forward of its own), matching PyTorch's state names.
 #pragma once
 #include <memory>

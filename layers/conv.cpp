@@ -1,6 +1,8 @@
 #include "layers/conv.h"
 
+#include "autograd/functions/bias_activation.h"
 #include "autograd/functions/conv.h"
+#include "autograd/functions/elementwise.h"
 #include "engine/error.h"
 #include "layers/init.h"
 
@@ -24,18 +26,33 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel, engine::
   if (opts.bias) bias = register_parameter("bias", default_uniform_init({out_channels}, fi, gen));
 }
 
+namespace {
+
+engine::Conv2dParams conv_params(const Conv2dOptions& o) {
+  engine::Conv2dParams p;
+  p.stride_h = o.stride[0];
+  p.stride_w = o.stride[1];
+  p.pad_h = o.padding[0];
+  p.pad_w = o.padding[1];
+  p.dil_h = o.dilation[0];
+  p.dil_w = o.dilation[1];
+  p.groups = o.groups;
+  return p;
+}
+
+}  // namespace
+
 Var Conv2d::forward(const Var& x) {
   CUTTLE_CHECK(x.dim() == 4 && x.size(1) == in_, "Conv2d(", in_, "->", out_, "): input ", x.data().str(),
                " is not [N, ", in_, ", H, W]");
-  engine::Conv2dParams p;
-  p.stride_h = opts_.stride[0];
-  p.stride_w = opts_.stride[1];
-  p.pad_h = opts_.padding[0];
-  p.pad_w = opts_.padding[1];
-  p.dil_h = opts_.dilation[0];
-  p.dil_w = opts_.dilation[1];
-  p.groups = opts_.groups;
-  return autograd::conv2d(x, weight, bias, p);
+  return autograd::conv2d(x, weight, bias, conv_params(opts_));
+}
+
+Var Conv2d::forward_activated(const Var& x, engine::UnaryOp act, double param) {
+  if (!bias.defined()) return autograd::unary(act, forward(x), param);
+  CUTTLE_CHECK(x.dim() == 4 && x.size(1) == in_, "Conv2d(", in_, "->", out_, "): input ", x.data().str(),
+               " is not [N, ", in_, ", H, W]");
+  return autograd::bias_activation(autograd::conv2d(x, weight, Var(), conv_params(opts_)), bias, act, param);
 }
 
 }  // namespace cuttle::layers

@@ -1,6 +1,7 @@
 // Defines Conv2d: a 2-D convolution layer (stride, padding, dilation, groups, optional bias) with
 // PyTorch's default initialisation and state names "weight" [O, C/groups, kh, kw] and "bias" [O].
 #pragma once
+#include "engine/ops/elementwise.h"
 #include "engine/ops/pool.h"
 #include "engine/random.h"
 #include "layers/module.h"
@@ -42,6 +43,9 @@ class Conv2d : public UnaryModule {
   std::string type_name() const override { return "Conv2d"; }
 
   Var forward(const Var& x) override;
+  // act(forward(x)) for an engine::is_fusable_activation op, the bias and the activation in one pass
+  // each way (Sequential uses it for a Conv2d followed by ReLU or GELU).
+  Var forward_activated(const Var& x, engine::UnaryOp act, double param = 1.0);
 
   Var weight, bias;  // bias undefined when opts.bias is false
   int64_t in_channels() const { return in_; }

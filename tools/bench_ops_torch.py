@@ -172,6 +172,21 @@ def model_passes(dev, n):
     add_unary(out, dev, "relu", F.relu, (n, 64, 352, 352))
     adds = (n, 64, 352, 352)
 
+    bas = (n, 512, 88, 88)
+
+    def bias_gelu(x, b):
+        return F.gelu(x + b.view(1, -1, 1, 1))
+
+    def bias_gelu_fwd():
+        x, b = inp(bas, 1, dev, 22), inp((512,), 1, dev, 23)
+        return lambda: bias_gelu(x, b)
+
+    def bias_gelu_bwd():
+        return backward_of(bias_gelu, (inp(bas, 1, dev, 22, True), inp((512,), 1, dev, 23, True)), inp(bas, 1, dev, 24))
+
+    out += [Pass("bias+gelu", shape_text(bas), "forward", 2 * math.prod(bas) * 4, bias_gelu_fwd),
+            Pass("bias+gelu", shape_text(bas), "backward", 3 * math.prod(bas) * 4, bias_gelu_bwd)]
+
     def add():
         a, b = inp(adds, 1, dev, 16), inp(adds, 1, dev, 17)
         return lambda: torch.add(a, b)

@@ -1,6 +1,7 @@
 // CUDA bilinear resize and its backward (engine/cuda/interpolate.h). Taps are computed in double
 // exactly as the CPU's make_taps (rounded multiplies and adds, so no fused multiply-add moves a tap),
-// once per axis position into small tables the resize kernels read.
+// once per axis position into small tables the resize kernels read; upsampling by exactly 2 (the
+// decoder's case) computes its four fixed weights in place instead.
 #include <algorithm>
 #include <climits>
 
@@ -148,6 +149,50 @@ __global__ void resize_fwd(const T* x, T* y, int64_t planes, AxisTable<T> th, Ax
   }
 }
 
+// Upsampling by exactly 2 (align_corners false): output d reads input d/2 - 1 and d/2 with weights
+// 1/4, 3/4 when even, d/2 and d/2 + 1 with 3/4, 1/4 when odd (clamped at the borders) -- the table
+// values, computed here, so results are bit-identical to resize_fwd. One thread writes V outputs in
+// each of the two output rows an input row feeds (2h, 2h + 1), which share the three input rows.
+template <typename T>
+struct X2Tap {
+  int i0, i1;
+  T lambda;
+};
+template <typename T>
+__device__ inline X2Tap<T> x2_tap(int d, int in) {
+  const int i = d >> 1;
+  if (d & 1) return {i, min(i + 1, in - 1), T(0.25)};
+  if (i == 0) return {0, min(1, in - 1), T(0)};
+  return {i - 1, i, T(0.75)};
+}
+template <typename T, int V>
+__global__ void resize_fwd_x2(const T* x, T* y, int64_t planes, int in_h, int in_w) {
+  const int out_w = 2 * in_w, groups = out_w / V, work = in_h * groups;
+  for (int64_t pl = blockIdx.y; pl < planes; pl += gridDim.y) {
+    const T* xp = x + pl * in_h * in_w;
+    T* yp = y + pl * 4 * in_h * in_w;
+    for (int q = blockIdx.x * blockDim.x + threadIdx.x; q < work; q += gridDim.x * blockDim.x) {
+      const int h = q / groups, ow0 = (q - h * groups) * V;
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int oh = 2 * h + half;
+        const X2Tap<T> th = x2_tap<T>(oh, in_h);
+        const T* r0 = xp + th.i0 * in_w;
+        const T* r1 = xp + th.i1 * in_w;
+        Pack<T, V> out;
+#pragma unroll
+        for (int k = 0; k < V; ++k) {
+          const X2Tap<T> tw = x2_tap<T>(ow0 + k, in_w);
+          const T lh = th.lambda, lw = tw.lambda;
+          out.v[k] = (T(1) - lh) * ((T(1) - lw) * r0[tw.i0] + lw * r0[tw.i1]) +
+                     lh * ((T(1) - lw) * r1[tw.i0] + lw * r1[tw.i1]);
+        }
+        reinterpret_cast<Pack<T, V>*>(yp + (int64_t)oh * out_w)[ow0 / V] = out;
+      }
+    }
+  }
+}
+
 template <typename T>
 __global__ void resize_bwd(const T* gy, T* gx, int64_t planes, AxisTable<T> th, AxisTable<T> tw) {
   const int cells = th.in * tw.in;
@@ -178,9 +223,17 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align
   const Axis ah = make_axis(x.size(2), out_h, align_corners), aw = make_axis(x.size(3), out_w, align_corners);
   dispatch_float(x.dtype(), "resize_bilinear", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const Tables<T> t = build_tables<T>(ah, aw, x.device(), stream_of(x));
     const int64_t planes = x.size(0) * x.size(1);
     constexpr int V = 16 / sizeof(T);
+    const int64_t in_h = x.size(2), in_w = x.size(3);
+    if (!align_corners && out_h == 2 * in_h && out_w == 2 * in_w && out_w % V == 0 && aligned_to(y.data<T>(), 16) &&
+        out_h * out_w < INT32_MAX) {
+      resize_fwd_x2<T, V><<<plane_grid(in_h * out_w / V, planes), kThreads, 0, stream_of(x)>>>(
+          xc.data<T>(), y.data<T>(), planes, (int)in_h, (int)in_w);
+      CUTTLE_CUDA_CHECK_LAUNCH("resize_bilinear (x2)");
+      return;
+    }
+    const Tables<T> t = build_tables<T>(ah, aw, x.device(), stream_of(x));
     if (out_w % V == 0 && aligned_to(y.data<T>(), 16))
       resize_fwd<T, V><<<plane_grid(out_h * out_w / V, planes), kThreads, 0, stream_of(x)>>>(xc.data<T>(), y.data<T>(),
                                                                                          planes, t.h, t.w);

@@ -6,6 +6,7 @@
 #include "autograd/functions/elementwise.h"
 #include "autograd/functions/norm.h"
 #include "autograd/functions/reduce.h"
+#include "engine/ops/bias_activation.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/norm.h"
 #include "engine/ops/reduce.h"
@@ -262,6 +263,33 @@ TEST_CASE("ConvBNReLU trains on the GPU as on the CPU") {
     INFO("tensor ", i);
     CHECK(rel_err(gpu[i], cpu[i]) <= 1e-4);  // conv (cuDNN algorithms, see test_cuda_conv.cpp) then BN
   }
+}
+
+}
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("sanitize: cuda bias_activation matches the CPU forward and backward") {
+  if (!gpu_present()) return;
+  Poison poison;
+  using U = eng::UnaryOp;
+  // Packed and unpacked rows (H*W a multiple of 4 or not), one-pixel planes, long rows that span
+  // several reduction items (8192 values), f32 and f64. f32: the CPU's and CUDA's erff/expf differ by a
+  // few ulp; the bias gradient sums in double on both sides.
+  const std::vector<Shape> shapes = {{2, 3, 4, 4}, {3, 5, 3, 7}, {4, 2, 1, 1}, {2, 3, 96, 100}};
+  for (DType dt : {DType::f32, DType::f64})
+    for (const Shape& s : shapes)
+      for (U op : {U::relu, U::gelu, U::sigmoid, U::tanh, U::softplus, U::elu}) {
+        INFO(eng::dtype_name(dt), " ", eng::shape_str(s), " ", eng::unary_op_name(op));
+        const double tol = dt == DType::f32 ? 1e-5 : 1e-12;
+        const Tensor x = randn(s, 630, dt), b = randn({s[1]}, 631, dt), g = randn(s, 632, dt);
+        CHECK(rel_err(eng::bias_activation(x.to(kGpu), b.to(kGpu), op, 0.7), eng::bias_activation(x, b, op, 0.7)) <= tol);
+        const eng::BiasActivationGrads want = eng::bias_activation_backward(g, x, b, op, 0.7, true);
+        const eng::BiasActivationGrads got =
+            eng::bias_activation_backward(strided_on_gpu(g), x.to(kGpu), b.to(kGpu), op, 0.7, true);
+        CHECK(rel_err(got.x, want.x) <= tol * 10);
+        CHECK(rel_err(got.bias, want.bias) <= tol * 10);
+      }
 }
 
 }
