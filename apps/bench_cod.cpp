@@ -80,6 +80,9 @@ int main(int argc, char** argv) {
                  "for it) instead of its heuristics (match bench_cod_torch.py --cudnn-benchmark)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  int plan_search = 0;
+  app.add_option("--cudnn-plan-search", plan_search,
+                 "CUDA: engine configurations the first use of a convolution shape times (0 = the default)");
   bool cudnn_legacy = false;
   app.add_flag("--cudnn-legacy", cudnn_legacy,
                "CUDA: convolutions through cuDNN's legacy API (cudnnConvolutionForward & co.) instead of its graph API");
@@ -98,6 +101,7 @@ int main(int argc, char** argv) {
     engine::set_conv_benchmark(cudnn_benchmark == "on");
 #ifdef CUTTLE_WITH_CUDA
     engine::cuda::set_cudnn_graph_api(!cudnn_legacy);
+    if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
 #endif
     std::printf("bench_cod: %s, %lldx%lld, MoE %s top-%lld, %s, f32%s; %d warm-up + %d timed calls, median\n",
                 cfg.name.c_str(), (long long)cfg.image_size, (long long)cfg.image_size, cfg.moe.mode.c_str(),

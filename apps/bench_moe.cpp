@@ -35,6 +35,7 @@
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/cublas.h"
+#include "engine/cuda/cudnn_graph_conv.h"
 #endif
 
 using namespace cuttle;
@@ -182,6 +183,7 @@ Step cod_attention_step(int64_t dim, int64_t sr, int64_t map, int64_t B, Device 
 
 struct Result {
   double median = 0, min = 0, peak_mib = -1;  // median 0: n/a; peak -1: not measured (CPU)
+  double host = 0;                            // GPU: median ms the host spent issuing a call
 };
 
 void reset_peak(Device d) {
@@ -212,11 +214,12 @@ class Bench {
   // (the error goes to stderr) and the run goes on.
   Result run(const std::string& op, const std::string& shape, const std::function<Step()>& prepare) {
     Result r;
+    if (!only.empty() && (op + " " + shape).find(only) == std::string::npos) return r;
     try {
       reset_peak(d_);
       const Step step = prepare();
       const bench::Timing t = bench::time_it(step, warmup_, reps_, d_);
-      r = {t.median_ms, t.min_ms, peak_mib(d_)};
+      r = {t.median_ms, t.min_ms, peak_mib(d_), t.host_ms};
     } catch (const cuttle::Error& e) {
       std::string what = e.what();
       if (what.size() > 200) what = what.substr(0, 200) + "...";
@@ -229,6 +232,8 @@ class Bench {
     }
     return r;
   }
+
+  std::string only;  // run only the rows whose "op shape" contains this (empty: all)
 
   static std::string fmt(double v, const char* f = "%.4f") {
     if (v <= 0) return "n/a";
@@ -268,27 +273,30 @@ void moe_rows(Bench& bench, const models::CamoXpertConfig& c, const std::string&
                                [&] { return moe_step(c, dim, map, sr, B, m, d); });
     if (m == layers::MoEMode::batched) batched = r.median;
     const std::string ratio = r.median > 0 && batched > 0 ? Bench::fmt(r.median / batched, "%.2f") : "n/a";
-    std::printf("| %-5s | %4lld | %-7s | %5lld | %-10s | %9s | %9s | %9s | %8s |\n", scale.c_str(), (long long)dim,
-                (std::to_string(map) + "x" + std::to_string(map)).c_str(), (long long)B, mode_name(m),
-                Bench::fmt(r.median, "%.3f").c_str(), Bench::fmt(r.min, "%.3f").c_str(), ratio.c_str(),
-                peak_text(r).c_str());
+    if (r.median <= 0 && !bench.only.empty()) continue;
+    std::printf("| %-5s | %4lld | %-7s | %5lld | %-10s | %9s | %9s | %9s | %8s | %7s |\n", scale.c_str(),
+                (long long)dim, (std::to_string(map) + "x" + std::to_string(map)).c_str(), (long long)B,
+                mode_name(m), Bench::fmt(r.median, "%.3f").c_str(), Bench::fmt(r.min, "%.3f").c_str(), ratio.c_str(),
+                peak_text(r).c_str(), Bench::fmt(r.host, "%.2f").c_str());
     std::fflush(stdout);
   }
 }
 
 void moe_header() {
-  std::printf("| scale | dim  | map     | batch | mode       | median ms |    min ms | x batched | peak MiB |\n");
-  std::printf("|-------|------|---------|-------|------------|-----------|-----------|-----------|----------|\n");
+  std::printf("| scale | dim  | map     | batch | mode       | median ms |    min ms | x batched | peak MiB | host ms |\n");
+  std::printf("|-------|------|---------|-------|------------|-----------|-----------|-----------|----------|---------|\n");
 }
 
 void attention_row(Bench& bench, const std::string& op, const std::string& shape, const std::function<Step()>& prep) {
   const Result r = bench.run(op, shape, prep);
+  if (r.median <= 0 && !bench.only.empty()) return;
   std::printf("| %-32s | %-30s | %9s | %9s | %8s |\n", op.c_str(), shape.c_str(), Bench::fmt(r.median, "%.3f").c_str(),
               Bench::fmt(r.min, "%.3f").c_str(), peak_text(r).c_str());
   std::fflush(stdout);
 }
 
-int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32, const std::string& tsv_path) {
+int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32, const std::string& tsv_path,
+            const std::string& only) {
   const models::CamoXpertConfig c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
   CUTTLE_CHECK(c.backbone.dims.size() == 4 && c.moe.sr_ratios.size() == 4,
                "bench_moe: camoxpert-pvt-b2 must give 4 backbone dims and 4 sr ratios");
@@ -296,6 +304,7 @@ int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32
   const models::PvtV2Config pvt = models::pvt_v2_b2();
   const int64_t E = (int64_t)c.moe.experts.size(), k = c.moe.top_k;
   Bench bench(d, warmup, reps, tsv_path);
+  bench.only = only;
 
   std::printf("bench_moe: %s, tf32 %s, %d warm-up + %d timed calls, median and min in ms, forward+backward in "
               "training mode%s\n", engine::describe_device(d).c_str(), tf32 ? "on" : "off", warmup, reps,
@@ -359,6 +368,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
   app.add_flag("--quick", quick, "tiny shapes, 1 warm-up + 3 timed calls: a smoke run on the CPU");
   app.add_option("--threads", threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
+  int plan_search = 0;
+  app.add_option("--cudnn-plan-search", plan_search,
+                 "CUDA: engine configurations the first use of a convolution shape times (0 = the default)");
+  std::string only;
+  app.add_option("--only", only, "run only the rows whose \"op shape\" contains this text, e.g. "
+                                 "\"batched (uniform) [16,512\"");
   CLI11_PARSE(app, argc, argv);
   if (quick) {
     if (!app.count("--warmup")) warmup = 1;
@@ -369,8 +384,9 @@ int main(int argc, char** argv) {
     const Device device = engine::parse_device(device_name);
 #ifdef CUTTLE_WITH_CUDA
     engine::cuda::set_allow_tf32(tf32 == "on");
+    if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
 #endif
-    return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv);
+    return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv, only);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_moe: %s\n", e.what());
     return 1;

@@ -121,6 +121,9 @@ int main(int argc, char** argv) {
   app.add_option("--cudnn-workspace-mib", workspace_mib, "CUDA: cap on a convolution's workspace (0 = the default)");
   bool tf32 = false;
   app.add_flag("--tf32", tf32, "CUDA: allow TF32 in cuDNN and cuBLAS (match bench_ops_torch.py --tf32)");
+  int plan_search = 0;
+  app.add_option("--cudnn-plan-search", plan_search,
+                 "CUDA: engine configurations the first use of a convolution shape times (0 = the default)");
   std::string only;
   app.add_option("--only", only, "model list: run only the rows whose \"op shape pass\" contains this text");
   CLI11_PARSE(app, argc, argv);
@@ -128,6 +131,7 @@ int main(int argc, char** argv) {
   engine::set_cuda_math(tf32, false);
 #ifdef CUTTLE_WITH_CUDA
   engine::cuda::set_cudnn_graph_api(!cudnn_legacy);
+  if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
   if (workspace_mib > 0) engine::cuda::set_cudnn_workspace_limit((size_t)workspace_mib << 20);
 #else
   if (cudnn_legacy || workspace_mib > 0) std::fprintf(stderr, "bench_ops: cuDNN options need the CUDA build; ignored\n");

@@ -18,12 +18,14 @@ namespace cuttle::bench {
 
 struct Timing {
   double median_ms, min_ms;
+  double host_ms = 0;  // GPU events: median time the host spent issuing a call (close to median_ms: host-bound)
 };
 
 inline Timing time_it(const std::function<void()>& fn, int warmup, int reps, engine::Device device,
                       bool wall = false) {
   for (int i = 0; i < warmup; ++i) fn();
   std::vector<double> ms;
+  double host_ms = 0;
   auto drain = [&] {
 #ifdef CUTTLE_WITH_CUDA
     if (device.is_cuda()) engine::cuda::synchronize(device.index);
@@ -38,9 +40,12 @@ inline Timing time_it(const std::function<void()>& fn, int warmup, int reps, eng
     CUTTLE_CUDA_CHECK(cudaEventCreate(&start));
     CUTTLE_CUDA_CHECK(cudaEventCreate(&stop));
     drain();
+    std::vector<double> host;
     for (int i = 0; i < reps; ++i) {
       CUTTLE_CUDA_CHECK(cudaEventRecord(start, s));
+      const auto t0 = std::chrono::steady_clock::now();
       fn();
+      host.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       CUTTLE_CUDA_CHECK(cudaEventRecord(stop, s));
       CUTTLE_CUDA_CHECK(cudaEventSynchronize(stop));
       float t = 0;
@@ -49,6 +54,8 @@ inline Timing time_it(const std::function<void()>& fn, int warmup, int reps, eng
     }
     cudaEventDestroy(start);
     cudaEventDestroy(stop);
+    std::sort(host.begin(), host.end());
+    host_ms = host[host.size() / 2];
   }
 #endif
   if (!events) {
@@ -61,7 +68,7 @@ inline Timing time_it(const std::function<void()>& fn, int warmup, int reps, eng
     }
   }
   std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms.front()};
+  return {ms[ms.size() / 2], ms.front(), host_ms};
 }
 
 }  // namespace cuttle::bench

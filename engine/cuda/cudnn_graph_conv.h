@@ -1,10 +1,11 @@
 // Declares convolution through cuDNN's graph (backend) API, the path PyTorch takes: one operation graph
-// per convolution, cuDNN's heuristics (mode A) rank the engine configurations, and the first one that
-// builds an execution plan within the workspace cap and the math rules (no tensor-core / down-converting
-// engines for f32 without TF32, deterministic ones only when asked) runs. The legacy API's algorithms do
-// not reach the engines that beat it on the 3x3 shapes of docs/PERFORMANCE.md. The default;
+// per convolution, cuDNN's heuristics (mode A) rank the engine configurations, and the first that builds
+// an execution plan within the workspace cap and the math rules (no down-converting engines, tensor
+// cores for f32 only with TF32, deterministic ones only when asked) runs; opt-in, the first use of a
+// shape times the first few and keeps the fastest (set_cudnn_plan_search). The legacy API's algorithms
+// do not reach the engines that beat it on the 3x3 shapes of docs/PERFORMANCE.md. The default;
 // set_cudnn_graph_api(false) returns to the legacy API. Plans are cached on the full descriptor and
-// pointer alignment; CUTTLE_CUDNN_LOG=1 prints each plan's engine and workspace as it is built.
+// pointer alignment; CUTTLE_CUDNN_LOG=1 prints each plan's engines and workspace as it is built.
 #pragma once
 #include <cstddef>
 
@@ -14,6 +15,13 @@ namespace cuttle::engine::cuda {
 
 void set_cudnn_graph_api(bool on);
 bool cudnn_graph_api();
+// How many of the heuristics' qualifying engine configurations the first use of a shape times (twice
+// each, on its own buffers) before settling on the fastest. Default 1: the heuristics' first choice,
+// no timing. 4 finds faster engines for fixed shapes (a 7x7 64->16 forward 3.4x faster) but costs the
+// whole model ~20% per training step while the MoE's expert batch sizes keep bringing new shapes.
+// Deterministic mode takes the first choice (timing noise must not change the numbers).
+void set_cudnn_plan_search(int candidates);
+int cudnn_plan_search();
 // Convolutions run through a graph-API plan so far (the rest went to the legacy path).
 int64_t cudnn_graph_runs();
 

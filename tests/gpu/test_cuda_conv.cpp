@@ -246,14 +246,17 @@ TEST_CASE("sanitize: cudnn graph and legacy API convolutions match the CPU in ev
       {{2, 64, 12, 12}, 64, 3, 3, params(1, 1, 1, 1)},
   };
   uint64_t seed = 1100;
-  for (bool graph : {true, false}) {
-    CudnnApiScope api(graph);
-    INFO((graph ? "graph API" : "legacy API"));
+  const int search = cu::cudnn_plan_search();
+  for (int mode : {0, 1, 2}) {  // graph API timing its candidates, graph API's first choice, legacy API
+    CudnnApiScope api(mode < 2);
+    cu::set_cudnn_plan_search(mode == 0 ? 4 : 1);
+    INFO("mode ", mode);
     const int64_t before = cu::cudnn_graph_runs();
     for (DType dt : {DType::f32, DType::f64})
       for (const ConvCase& c : cases) check_conv(c, dt, seed += 10);
-    CHECK((cu::cudnn_graph_runs() > before) == graph);
+    CHECK((cu::cudnn_graph_runs() > before) == (mode < 2));
   }
+  cu::set_cudnn_plan_search(search);
   // A zero workspace cap leaves the graph API the engines that need none, or the legacy path.
   const size_t cap = cu::cudnn_workspace_limit();
   cu::set_cudnn_workspace_limit(0);
