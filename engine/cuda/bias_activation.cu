@@ -1,12 +1,13 @@
 // CUDA bias + activation (engine/cuda/bias_activation.h). Forward: one pass over [N*C rows, H*W] in
-// 16-byte packs, the op a compile-time constant. Backward: one pass that writes grad * act'(x + b)
-// and folds it into the deterministic per-channel partial sums of the bias gradient
-// (channel_kernels.cuh), so the gradient is not read a second time.
+// 16-byte packs, the op a compile-time constant. Backward: one pass, a block per row, that writes
+// grad * act'(x + b) and leaves the row's sum for the bias gradient (channel_finish_kernel of
+// channel_kernels.cuh adds a channel's rows in a fixed order), so the gradient is not read twice.
 #include "engine/cuda/bias_activation.h"
 #include "engine/cuda/channel_kernels.cuh"
 #include "engine/dispatch.h"
 #include "engine/scalar_ops.h"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace cuttle::engine::cuda {
@@ -24,29 +25,49 @@ __global__ void bias_act_kernel(T* y, const T* x, const T* b, int64_t rows, int6
   }
 }
 
-// Per value: gx = g * act'(z, act(z)) with z = x + b, stored, and added to the channel's sum.
-template <typename T, UnaryOp Op>
-struct BiasActGradFn {
-  const T* g;
-  const T* x;
-  const T* b;
-  T* gx;
-  T p;
-  static constexpr bool kReadsY = scalar::derivative_reads_y(Op);
-  __device__ void operator()(int64_t c, int64_t, int64_t, int64_t i, double* acc) const {
-    const T z = x[i] + b[c];
-    const T y = kReadsY ? scalar::unary<T>(Op, z, p) : T(0);
-    const T d = g[i] * scalar::unary_derivative<T>(Op, z, y, p);
-    gx[i] = d;
-    acc[0] += (double)d;
-  }
+// One block per row (n, c) of S values, V per thread-step in 16-byte packs: writes
+// gx = g * act'(z, act(z)) with z = x + b[c] and leaves the row's sum in partials[row] (double, a fixed
+// tree: deterministic). channel_finish_kernel then adds each channel's N row sums.
+// Whether the derivative reads y = act(z) (as a member constant: the table is host constexpr).
+template <UnaryOp Op>
+struct ReadsY {
+  static constexpr bool value = scalar::derivative_reads_y(Op);
 };
+
+template <typename T, UnaryOp Op, int V>
+__global__ void bias_act_grad_rows(const T* g, const T* x, const T* b, T* gx, double* partials, int64_t rows,
+                                   int64_t C, int64_t S, T p) {
+  constexpr bool kReadsY = ReadsY<Op>::value;
+  __shared__ double buf[kThreads];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const T bias = b[row % C];
+    const Pack<T, V>* gr = reinterpret_cast<const Pack<T, V>*>(g + row * S);
+    const Pack<T, V>* xr = reinterpret_cast<const Pack<T, V>*>(x + row * S);
+    Pack<T, V>* out = reinterpret_cast<Pack<T, V>*>(gx + row * S);
+    double acc = 0;
+    for (int64_t j = threadIdx.x; j < S / V; j += blockDim.x) {
+      const Pack<T, V> gv = gr[j], xv = xr[j];
+      Pack<T, V> d;
+#pragma unroll
+      for (int k = 0; k < V; ++k) {
+        const T z = xv.v[k] + bias;
+        const T y = kReadsY ? scalar::unary<T>(Op, z, p) : T(0);
+        d.v[k] = gv.v[k] * scalar::unary_derivative<T>(Op, z, y, p);
+        acc += (double)d.v[k];
+      }
+      out[j] = d;
+    }
+    buf[threadIdx.x] = acc;
+    block_tree_sum(buf);
+    if (threadIdx.x == 0) partials[row] = buf[0];
+    __syncthreads();
+  }
+}
+
 template <typename T>
 struct StoreSumFn {
-  T* out;  // null: the bias gradient was not asked for
-  __device__ void operator()(int64_t c, const double* sums) const {
-    if (out) out[c] = (T)sums[0];
-  }
+  T* out;
+  __device__ void operator()(int64_t c, const double* sums) const { out[c] = (T)sums[0]; }
 };
 
 // The activations bias_activation takes (checked by the engine op), as a compile-time constant.
@@ -98,15 +119,32 @@ BiasActivationGrads bias_activation_backward(const Tensor& grad, const Tensor& x
     if (need_bias) out.bias.zero_();
     return out;
   }
+  const int64_t rows = N * C;
+  Tensor partials = Tensor::empty({rows}, DType::f64, x.device());
+  cudaStream_t st = stream_of(x);
   dispatch_float(x.dtype(), "bias_activation_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    constexpr int V = 16 / sizeof(T);
+    const bool packed = S % V == 0 && aligned_to(gc.raw_data(), 16) && aligned_to(xc.raw_data(), 16) &&
+                        aligned_to(out.x.raw_data(), 16);
+    const unsigned grid = (unsigned)std::min<int64_t>(rows, int64_t(1) << 20);
     with_activation(op, [&](auto k) {
       constexpr UnaryOp kOp = decltype(k)::value;
-      channel_reduce<1>(ChannelPlan(N, C, S),
-                        BiasActGradFn<T, kOp>{gc.data<T>(), xc.data<T>(), bc.data<T>(), out.x.data<T>(), (T)param},
-                        StoreSumFn<T>{need_bias ? out.bias.data<T>() : nullptr}, x.device(), stream_of(x),
-                        "bias_activation_backward");
+      if (packed)
+        bias_act_grad_rows<T, kOp, V><<<grid, kThreads, 0, st>>>(gc.data<T>(), xc.data<T>(), bc.data<T>(),
+                                                                 out.x.data<T>(), partials.data<double>(), rows, C, S,
+                                                                 (T)param);
+      else
+        bias_act_grad_rows<T, kOp, 1><<<grid, kThreads, 0, st>>>(gc.data<T>(), xc.data<T>(), bc.data<T>(),
+                                                                 out.x.data<T>(), partials.data<double>(), rows, C, S,
+                                                                 (T)param);
     });
+    CUTTLE_CUDA_CHECK_LAUNCH("bias_activation_backward");
+    if (need_bias) {
+      channel_finish_kernel<1><<<(unsigned)std::min<int64_t>(C, 65535), kThreads, 0, st>>>(
+          partials.data<double>(), C, N, 1, C, rows, StoreSumFn<T>{out.bias.data<T>()});
+      CUTTLE_CUDA_CHECK_LAUNCH("bias_activation_backward (bias)");
+    }
   });
   return out;
 }

@@ -289,6 +289,10 @@ TEST_CASE("sanitize: cuda bias_activation matches the CPU forward and backward")
             eng::bias_activation_backward(strided_on_gpu(g), x.to(kGpu), b.to(kGpu), op, 0.7, true);
         CHECK(rel_err(got.x, want.x) <= tol * 10);
         CHECK(rel_err(got.bias, want.bias) <= tol * 10);
+        const eng::BiasActivationGrads no_bias = eng::bias_activation_backward(g.to(kGpu), x.to(kGpu), b.to(kGpu), op,
+                                                                               0.7, false);
+        CHECK_FALSE(no_bias.bias.defined());
+        CHECK(rel_err(no_bias.x, want.x) <= tol * 10);
       }
 }
 

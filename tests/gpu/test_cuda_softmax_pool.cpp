@@ -177,7 +177,8 @@ TEST_CASE("sanitize: cuda bilinear resize matches the CPU forward and backward")
                 {{1, 1, 4, 4}, {8, 8}}, {{1, 1, 5, 6}, {5, 6}}, {{1, 2, 1, 7}, {3, 1}}});
   // Exactly x2 (its own kernel without align_corners): one-row and one-column inputs (clamped taps),
   // odd heights, widths whose output is and is not a multiple of the pack.
-  check_resize({{{1, 3, 1, 2}, {2, 4}}, {{2, 3, 5, 6}, {10, 12}}, {{1, 2, 3, 1}, {6, 2}}, {{1, 1, 7, 9}, {14, 18}}});
+  check_resize({{{1, 3, 1, 2}, {2, 4}}, {{2, 3, 5, 6}, {10, 12}}, {{1, 2, 3, 1}, {6, 2}}, {{1, 1, 7, 9}, {14, 18}},
+                {{1, 2, 3, 8}, {6, 16}}, {{2, 1, 1, 4}, {2, 8}}, {{1, 1, 2, 12}, {4, 24}}});
 }
 
 TEST_CASE("cuda bilinear resize matches the CPU on model shapes") {
