@@ -1,6 +1,7 @@
 #include "engine/cuda/cublas.h"
 
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
@@ -72,6 +73,26 @@ void gemm_strided_batched(int device, DType dt, int64_t m, int64_t n, int64_t k,
                                                   static_cast<const double*>(A), (int)lda, stride_a,
                                                   static_cast<const double*>(B), (int)ldb, stride_b, &zero,
                                                   static_cast<double*>(C), (int)ldc, stride_c, (int)batch));
+  }
+}
+
+void gemm(int device, DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const void* A,
+          int64_t lda, const void* B, int64_t ldb, void* C, int64_t ldc, double beta) {
+  CUTTLE_CHECK(m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX && lda <= INT32_MAX && ldb <= INT32_MAX &&
+                   ldc <= INT32_MAX,
+               "cuBLAS gemm: sizes ", m, "x", n, "x", k, " exceed 32-bit indexing");
+  cublasHandle_t h = cublas_handle(device);
+  const cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  if (dt == DType::f32) {
+    const float one = 1.0f, b = (float)beta;
+    const cublasComputeType_t compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    CUTTLE_CUBLAS_CHECK(cublasGemmEx(h, ta, tb, (int)m, (int)n, (int)k, &one, A, CUDA_R_32F, (int)lda, B, CUDA_R_32F,
+                                     (int)ldb, &b, C, CUDA_R_32F, (int)ldc, compute, CUBLAS_GEMM_DEFAULT));
+  } else {
+    CUTTLE_CHECK(dt == DType::f64, "cuBLAS gemm: dtype ", dtype_name(dt), " is not supported");
+    const double one = 1.0;
+    CUTTLE_CUBLAS_CHECK(cublasDgemm(h, ta, tb, (int)m, (int)n, (int)k, &one, static_cast<const double*>(A), (int)lda,
+                                    static_cast<const double*>(B), (int)ldb, &beta, static_cast<double*>(C), (int)ldc));
   }
 }
 

@@ -32,4 +32,9 @@ void gemm_strided_batched(int device, DType dt, int64_t m, int64_t n, int64_t k,
                           int64_t stride_a, const void* B, int64_t ldb, int64_t stride_b, void* C, int64_t ldc,
                           int64_t stride_c, int64_t batch);
 
+// Column-major C = op(A) op(B) + beta C (op transposes where asked; m x k times k x n), one plain GEMM so
+// cuBLAS's own heuristics may split a long k across blocks; f32 (TF32 as the switch) or f64.
+void gemm(int device, DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const void* A,
+          int64_t lda, const void* B, int64_t ldb, void* C, int64_t ldc, double beta);
+
 }  // namespace cuttle::engine::cuda

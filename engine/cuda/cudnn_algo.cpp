@@ -213,6 +213,12 @@ ConvKey make_conv_key(ConvKind kind, int device, DType dt, const Shape& x, const
           (int64_t)(dt == DType::f32 && allow_tf32()), (int64_t)g_deterministic.load()};
 }
 
+ConvKey conv_bucket_key(const ConvKey& key) {
+  ConvKey bucket = key;
+  bucket[3] = next_pow2(key[3]);  // the batch size
+  return bucket;
+}
+
 std::vector<ConvCandidate> conv_candidates(ConvKind kind, cudnnHandle_t h, const ConvDescriptors& d,
                                            const ConvKey& key, DType dt, const ConvFindFn& find) {
   Cache& c = cache();
@@ -224,8 +230,7 @@ std::vector<ConvCandidate> conv_candidates(ConvKind kind, cudnnHandle_t h, const
   }
   if (list.empty()) {
     if (g_benchmark.load()) {
-      ConvKey bucket = key;
-      bucket[3] = next_pow2(key[3]);  // the batch size
+      const ConvKey bucket = conv_bucket_key(key);
       std::vector<ConvPerf> ranking;
       bool known = false;
       {

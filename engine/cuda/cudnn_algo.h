@@ -17,6 +17,9 @@ enum class ConvKind { forward, backward_data, backward_filter };
 
 using ConvKey = std::array<int64_t, 20>;
 ConvKey make_conv_key(ConvKind kind, int device, DType dt, const Shape& x, const Shape& w, const Conv2dParams& p);
+// The key with its batch size rounded up to a power of two: shapes that share one timed choice (the
+// MoE's expert batch sizes change every step; timing each would stall the steps that meet them).
+ConvKey conv_bucket_key(const ConvKey& key);
 
 // An algorithm with the math type cuDNN reported for it (set on the descriptor before its workspace
 // query and its run, as cuDNN 7.4+ wants) and the workspace it needs.

@@ -1,6 +1,8 @@
 // Convolution through cuDNN (engine/cuda/cudnn_conv.h): descriptors per call, the algorithm from the
 // cache in cudnn_algo.cpp, candidates tried in order until one gets its workspace and runs. Depthwise,
-// narrow 3x3 and 1x1 forwards go to cuttle's own kernels instead (engine/cuda/own_conv.h).
+// narrow 3x3 and 1x1 forwards go to cuttle's own kernels instead (engine/cuda/own_conv.h), and
+// convolutions over small maps with a long reduction to im2col + cuBLAS in every direction
+// (engine/cuda/gemm_conv.h).
 #include "engine/cuda/cudnn_conv.h"
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include "engine/cuda/cublas.h"
 #include "engine/cuda/cudnn_algo.h"
 #include "engine/cuda/cudnn_graph_conv.h"
+#include "engine/cuda/gemm_conv.h"
 #include "engine/cuda/own_conv.h"
 #include "engine/cuda/runtime.h"
 
@@ -131,6 +134,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     small_conv2d_forward(x.contiguous(), w.contiguous(), y, p);
   } else if (pointwise_gemm_applies(x.shape(), w.shape(), p)) {
     pointwise_conv2d_forward(x.contiguous(), w.contiguous(), y);
+  } else if (gemm_conv_applies(x.shape(), w.shape(), p, dt)) {
+    gemm_conv2d_forward(x.contiguous(), w.contiguous(), y, p);
   } else {
     const Tensor xc = x.contiguous(), wc = w.contiguous();
     const int64_t chunk = batch_chunk(x.shape(), ys);
@@ -179,6 +184,10 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shap
     return gx;
   }
   const Tensor gc = grad_out.contiguous(), wc = w.contiguous();
+  if (gemm_conv_applies(x_shape, w.shape(), p, dt)) {
+    gemm_conv2d_backward_input(gc, wc, gx, p);
+    return gx;
+  }
   const int64_t chunk = batch_chunk(x_shape, ys);
   for (int64_t n0 = 0; n0 < x_shape[0]; n0 += chunk) {
     const int64_t n = std::min(chunk, x_shape[0] - n0);
@@ -223,6 +232,10 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Sha
     return gw;
   }
   const Tensor gc = grad_out.contiguous(), xc = x.contiguous();
+  if (gemm_conv_applies(x.shape(), w_shape, p, dt)) {
+    gemm_conv2d_backward_weight(gc, xc, gw, p);
+    return gw;
+  }
   const int64_t chunk = batch_chunk(x.shape(), ys);
   for (int64_t n0 = 0; n0 < x.size(0); n0 += chunk) {
     const int64_t n = std::min(chunk, x.size(0) - n0);

@@ -123,7 +123,9 @@ int64_t engine_index(cudnnBackendDescriptor_t cfg) {
 struct PlanCache {
   std::mutex mu;
   std::map<std::vector<int64_t>, std::shared_ptr<Plan>> plans;
+  std::map<std::vector<int64_t>, int64_t> bucket_engine;  // timed winner per batch-size bucket
 };
+std::atomic<int64_t> g_plan_searches{0};
 PlanCache& plan_cache() {
   static PlanCache* c = new PlanCache();  // never destroyed: convolutions may run during exit
   return *c;
@@ -335,6 +337,7 @@ void set_cudnn_plan_search(int candidates) { g_plan_search = std::max(1, candida
 int cudnn_plan_search() { return g_plan_search; }
 bool cudnn_graph_api() { return g_graph_api; }
 int64_t cudnn_graph_runs() { return g_graph_runs; }
+int64_t cudnn_plan_searches() { return g_plan_searches; }
 
 bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shape& ws, const Shape& ys,
                 const Conv2dParams& p, void* x, void* w, void* y, double beta) {
@@ -345,6 +348,9 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
   const ConvKey base = make_conv_key(kind, device, dt, xs, ws, p);
   std::vector<int64_t> key(base.begin(), base.end());
   key.push_back(align);
+  const ConvKey bucket_base = conv_bucket_key(base);
+  std::vector<int64_t> bucket(bucket_base.begin(), bucket_base.end());
+  bucket.push_back(align);
   PlanCache& c = plan_cache();
   std::shared_ptr<Plan> plan;
   {
@@ -384,7 +390,19 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
     chosen = plan->chosen;
   }
   if (chosen < 0) {
-    chosen = search_plans(*plan, device, execute);
+    {  // the bucket's timed winner, when this shape can run it
+      std::lock_guard<std::mutex> lock(c.mu);
+      auto it = c.bucket_engine.find(bucket);
+      if (it != c.bucket_engine.end())
+        for (size_t i = 0; i < plan->candidates.size(); ++i)
+          if (plan->candidates[i].engine == it->second) chosen = (int)i;
+    }
+    if (chosen < 0) {
+      chosen = search_plans(*plan, device, execute);
+      ++g_plan_searches;
+      std::lock_guard<std::mutex> lock(c.mu);
+      if (chosen >= 0) c.bucket_engine[bucket] = plan->candidates[(size_t)chosen].engine;
+    }
     std::lock_guard<std::mutex> lock(c.mu);
     plan->chosen = chosen;
   }

@@ -17,11 +17,15 @@ void set_cudnn_graph_api(bool on);
 bool cudnn_graph_api();
 // How many of the heuristics' qualifying engine configurations the first use of a shape times (twice
 // each, on its own buffers) before settling on the fastest. Default 1: the heuristics' first choice,
-// no timing. 4 finds faster engines for fixed shapes (a 7x7 64->16 forward 3.4x faster) but costs the
-// whole model ~20% per training step while the MoE's expert batch sizes keep bringing new shapes.
-// Deterministic mode takes the first choice (timing noise must not change the numbers).
+// no timing. 4 finds faster engines for fixed shapes (a 7x7 64->16 forward 3.4x faster). The timing runs
+// once per batch-size bucket (conv_bucket_key): a later shape of the bucket takes the bucket's winning
+// engine when its own candidates include it, so the MoE's changing expert batch sizes do not keep
+// stalling steps. Deterministic mode takes the first choice (timing noise must not change the numbers).
 void set_cudnn_plan_search(int candidates);
 int cudnn_plan_search();
+// Timed searches run so far (one per bucket and plan kind, plus shapes whose candidates lack the
+// bucket's engine).
+int64_t cudnn_plan_searches();
 // Convolutions run through a graph-API plan so far (the rest went to the legacy path).
 int64_t cudnn_graph_runs();
 

@@ -151,45 +151,50 @@ __global__ void resize_fwd(const T* x, T* y, int64_t planes, AxisTable<T> th, Ax
 
 // Upsampling by exactly 2 (align_corners false): output d reads input d/2 - 1 and d/2 with weights
 // 1/4, 3/4 when even, d/2 and d/2 + 1 with 3/4, 1/4 when odd (clamped at the borders) -- the table
-// values, computed here, so results are bit-identical to resize_fwd. One thread writes V outputs in
-// each of the two output rows an input row feeds (2h, 2h + 1), which share the three input rows.
-template <typename T>
-struct X2Tap {
-  int i0, i1;
-  T lambda;
-};
-template <typename T>
-__device__ inline X2Tap<T> x2_tap(int d, int in) {
-  const int i = d >> 1;
-  if (d & 1) return {i, min(i + 1, in - 1), T(0.25)};
-  if (i == 0) return {0, min(1, in - 1), T(0)};
-  return {i - 1, i, T(0.75)};
-}
+// values, so results are bit-identical to resize_fwd. One thread writes V outputs in each of the two
+// output rows an input row h feeds (2h, 2h + 1): it loads the V/2 + 2 input columns of the three input
+// rows h-1..h+1 once (clamped), interpolates each row horizontally, then blends rows. Threads run over
+// all planes in one flat range, so small planes leave no partial blocks behind.
 template <typename T, int V>
-__global__ void resize_fwd_x2(const T* x, T* y, int64_t planes, int in_h, int in_w) {
-  const int out_w = 2 * in_w, groups = out_w / V, work = in_h * groups;
-  for (int64_t pl = blockIdx.y; pl < planes; pl += gridDim.y) {
-    const T* xp = x + pl * in_h * in_w;
-    T* yp = y + pl * 4 * in_h * in_w;
-    for (int q = blockIdx.x * blockDim.x + threadIdx.x; q < work; q += gridDim.x * blockDim.x) {
-      const int h = q / groups, ow0 = (q - h * groups) * V;
+__global__ void resize_fwd_x2(const T* x, T* y, int total, int in_h, int in_w) {
+  constexpr int kCols = V / 2 + 2;
+  const int groups = in_w / (V / 2), per_plane = in_h * groups;
+  for (int q = blockIdx.x * blockDim.x + threadIdx.x; q < total; q += gridDim.x * blockDim.x) {
+    const int pl = q / per_plane, rest = q - pl * per_plane, h = rest / groups, g = rest - h * groups;
+    const int c = g * (V / 2);  // input column of the first output, 2c
+    const T* xp = x + (int64_t)pl * in_h * in_w;
+    // hor[j][k]: output column 2c + k interpolated along input row clamp(h - 1 + j).
+    T hor[3][V];
 #pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int oh = 2 * h + half;
-        const X2Tap<T> th = x2_tap<T>(oh, in_h);
-        const T* r0 = xp + th.i0 * in_w;
-        const T* r1 = xp + th.i1 * in_w;
-        Pack<T, V> out;
+    for (int j = 0; j < 3; ++j) {
+      const T* row = xp + (int64_t)min(max(h - 1 + j, 0), in_h - 1) * in_w;
+      T v[kCols];
 #pragma unroll
-        for (int k = 0; k < V; ++k) {
-          const X2Tap<T> tw = x2_tap<T>(ow0 + k, in_w);
-          const T lh = th.lambda, lw = tw.lambda;
-          out.v[k] = (T(1) - lh) * ((T(1) - lw) * r0[tw.i0] + lw * r0[tw.i1]) +
-                     lh * ((T(1) - lw) * r1[tw.i0] + lw * r1[tw.i1]);
+      for (int t = 0; t < kCols; ++t) v[t] = row[min(max(c - 1 + t, 0), in_w - 1)];
+#pragma unroll
+      for (int k = 0; k < V; ++k) {
+        T a, b, l;
+        if (k & 1) {  // odd: columns c + k/2 and its clamped right neighbour
+          a = v[k / 2 + 1], b = v[k / 2 + 2], l = T(0.25);
+        } else if (k == 0 && c == 0) {  // the left border: column 0 alone
+          a = v[1], b = v[2], l = T(0);
+        } else {
+          a = v[k / 2], b = v[k / 2 + 1], l = T(0.75);
         }
-        reinterpret_cast<Pack<T, V>*>(yp + (int64_t)oh * out_w)[ow0 / V] = out;
+        hor[j][k] = (T(1) - l) * a + l * b;
       }
     }
+    Pack<T, V> even, odd;
+    const bool top = h == 0;  // output row 0 reads input row 0 alone
+    const T le = top ? T(0) : T(0.75), lo = T(0.25);
+#pragma unroll
+    for (int k = 0; k < V; ++k) {
+      even.v[k] = (T(1) - le) * (top ? hor[1][k] : hor[0][k]) + le * (top ? hor[2][k] : hor[1][k]);
+      odd.v[k] = (T(1) - lo) * hor[1][k] + lo * hor[2][k];
+    }
+    T* yp = y + (int64_t)pl * 4 * in_h * in_w + (int64_t)(2 * h) * (2 * in_w) + 2 * c;
+    *reinterpret_cast<Pack<T, V>*>(yp) = even;
+    *reinterpret_cast<Pack<T, V>*>(yp + 2 * in_w) = odd;
   }
 }
 
@@ -226,10 +231,11 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align
     const int64_t planes = x.size(0) * x.size(1);
     constexpr int V = 16 / sizeof(T);
     const int64_t in_h = x.size(2), in_w = x.size(3);
+    const int64_t x2_threads = planes * in_h * (out_w / V);
     if (!align_corners && out_h == 2 * in_h && out_w == 2 * in_w && out_w % V == 0 && aligned_to(y.data<T>(), 16) &&
-        out_h * out_w < INT32_MAX) {
-      resize_fwd_x2<T, V><<<plane_grid(in_h * out_w / V, planes), kThreads, 0, stream_of(x)>>>(
-          xc.data<T>(), y.data<T>(), planes, (int)in_h, (int)in_w);
+        x2_threads < INT32_MAX) {
+      resize_fwd_x2<T, V><<<grid_for(x2_threads, kThreads), kThreads, 0, stream_of(x)>>>(
+          xc.data<T>(), y.data<T>(), (int)x2_threads, (int)in_h, (int)in_w);
       CUTTLE_CUDA_CHECK_LAUNCH("resize_bilinear (x2)");
       return;
     }

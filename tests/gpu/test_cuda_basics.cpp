@@ -240,6 +240,23 @@ TEST_CASE("cuda reductions match the CPU over any axes") {
     // Broadcasting backward reduces on the device.
     CHECK(max_rel_diff(eng::sum_to_shape(g, {33, 1, 1}).to(kCpu), eng::sum_to_shape(x, {33, 1, 1})) <= 1e-6);
   }
+  // Few long rows take the two-pass path (chunks of 4096 per block, then the chunk results): rows of
+  // 70001 elements (a partial last chunk), one row, and a row just past four chunks; a NaN survives it.
+  for (DType dt : {DType::f32, DType::f64}) {
+    for (const Shape& shape : std::vector<Shape>{{5, 70001}, {1, 16385}, {3, 4 * 4096 + 1}}) {
+      Tensor x = randn(shape, 77, dt);
+      const Tensor g = x.to(kGpu);
+      CHECK(max_rel_diff(eng::sum(g, {1}).to(kCpu), eng::sum(x, {1})) <= 1e-6);
+      CHECK(max_rel_diff(eng::mean(g, {1}, false).to(kCpu), eng::mean(x, {1}, false)) <= 1e-6);
+      CHECK(max_rel_diff(eng::amax(g, {1}).to(kCpu), eng::amax(x, {1})) == 0);
+      CHECK(max_rel_diff(eng::amin(g, {1}).to(kCpu), eng::amin(x, {1})) == 0);
+    }
+    Tensor x = randn({2, 20000}, 78, dt);
+    x.select(0, 1).slice(0, 12345, 12346).fill_(std::nan(""));
+    const Tensor m = eng::amax(x.to(kGpu), {1}).to(kCpu);
+    CHECK_FALSE(std::isnan(m.select(0, 0).item()));
+    CHECK(std::isnan(m.select(0, 1).item()));
+  }
 }
 
 TEST_CASE("autograd runs on the GPU and matches the CPU") {

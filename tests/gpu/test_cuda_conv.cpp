@@ -10,6 +10,7 @@
 #include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/cudnn_graph_conv.h"
 #include "engine/cuda/cudnn_handle.h"
+#include "engine/cuda/gemm_conv.h"
 #endif
 
 using namespace cuttle;
@@ -243,7 +244,7 @@ TEST_CASE("sanitize: cudnn graph and legacy API convolutions match the CPU in ev
       {{2, 3, 7, 7}, 5, 3, 3, params(1, 1, 1, 1)},   {{3, 4, 9, 7}, 6, 3, 3, params(2, 1, 1, 2)},
       {{2, 5, 7, 7}, 7, 7, 7, params(1, 3, 1, 1)},   {{2, 4, 13, 13}, 3, 3, 3, params(1, 4, 4, 1)},
       {{1, 2, 5, 6}, 4, 3, 1, asym},                 {{3, 6, 4, 5}, 9, 2, 3, params(1, 1, 1, 3)},
-      {{2, 64, 12, 12}, 64, 3, 3, params(1, 1, 1, 1)},
+      {{2, 64, 23, 23}, 64, 3, 3, params(1, 1, 1, 1)},  // 23x23: over the GEMM path's map limit
   };
   uint64_t seed = 1100;
   const int search = cu::cudnn_plan_search();
@@ -256,12 +257,72 @@ TEST_CASE("sanitize: cudnn graph and legacy API convolutions match the CPU in ev
       for (const ConvCase& c : cases) check_conv(c, dt, seed += 10);
     CHECK((cu::cudnn_graph_runs() > before) == (mode < 2));
   }
+  // Timing runs once per batch-size bucket: 9, 12 and 15 share 16's (a shape no case above used).
+  {
+    CudnnApiScope api(true);
+    cu::set_cudnn_plan_search(4);
+    const Tensor w = randn({8, 8, 5, 5}, 1190, DType::f32);
+    auto run = [&](int64_t n) {
+      const Tensor x = randn({n, 8, 20, 20}, 1191 + n, DType::f32);
+      const eng::Conv2dParams p = params(1, 2, 1, 1);
+      CHECK(rel_err(eng::conv2d(x.to(kGpu), w.to(kGpu), Tensor(), p), eng::conv2d(x, w, Tensor(), p)) <= 1e-4);
+    };
+    const int64_t s0 = cu::cudnn_plan_searches();
+    run(9);
+    const int64_t s1 = cu::cudnn_plan_searches();
+    CHECK(s1 - s0 <= 1);  // none when the heuristics leave a single candidate
+    run(12);
+    run(15);
+    CHECK(cu::cudnn_plan_searches() == s1);
+  }
   cu::set_cudnn_plan_search(search);
   // A zero workspace cap leaves the graph API the engines that need none, or the legacy path.
   const size_t cap = cu::cudnn_workspace_limit();
   cu::set_cudnn_workspace_limit(0);
   check_conv(cases.back(), DType::f32, seed += 10);
   cu::set_cudnn_workspace_limit(cap);
+#endif
+}
+
+TEST_CASE("sanitize: cuda GEMM convolutions over small maps match the CPU in every direction") {
+  if (!gpu_present()) return;
+#ifdef CUTTLE_WITH_CUDA
+  eng::Conv2dParams asym = params(2, 3, 1, 1);
+  asym.pad_w = 1;
+  asym.dil_w = 2;
+  const std::vector<ConvCase> cases = {
+      {{3, 64, 7, 7}, 16, 3, 3, params(1, 1, 1, 1)},    // 3x3 same, C*9 = 576
+      {{5, 16, 11, 11}, 8, 7, 7, params(1, 3, 1, 1)},   // the experts' 7x7 on an 11x11 map
+      {{2, 32, 9, 13}, 7, 5, 5, params(1, 4, 2, 1)},    // 5x5 dilated 2, odd output channels
+      {{1, 64, 10, 9}, 3, 1, 9, params(1, 0, 1, 1)},    // a 1x9 row kernel, no padding
+      {{4, 16, 12, 11}, 5, 7, 5, asym},                 // stride 2, padding and dilation per axis
+      {{2, 64, 16, 16}, 4, 8, 8, params(8, 0, 1, 1)},   // PVT's spatial-reduction conv (kernel = stride)
+  };
+  uint64_t seed = 900;
+  for (const ConvCase& c : cases) {
+    const Shape ws = {c.out, c.x[1], c.kh, c.kw};
+    REQUIRE(eng::cuda::gemm_conv_applies(c.x, ws, c.p, DType::f32));
+    check_conv(c, DType::f32, seed += 10);
+  }
+  check_conv(cases[1], DType::f64, seed += 10);
+  // A column cap below a few samples' worth: chunks of one or two samples, the weight gradient
+  // accumulating across them.
+  for (int64_t cap : {int64_t(1), int64_t(2 * 784 * 121 * 8)}) {
+    eng::cuda::set_gemm_conv_column_cap(cap);
+    check_conv(cases[1], DType::f32, seed += 10);
+    check_conv(cases[1], DType::f64, seed += 10);
+  }
+  eng::cuda::set_gemm_conv_column_cap(0);
+  // Switched off: the same shapes run on cuDNN.
+  eng::cuda::set_gemm_conv(false);
+  CHECK_FALSE(eng::cuda::gemm_conv_applies(cases[1].x, {8, 16, 7, 7}, cases[1].p, DType::f32));
+  check_conv(cases[1], DType::f32, seed += 10);
+  eng::cuda::set_gemm_conv(true);
+  // Large maps, 1x1 kernels, grouped convolutions and short reductions stay off the path.
+  CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 64, 23, 23}, {8, 64, 3, 3}, params(1, 1, 1, 1), DType::f32));
+  CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 512, 11, 11}, {8, 512, 1, 1}, params(1, 0, 1, 1), DType::f32));
+  CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 128, 11, 11}, {8, 64, 3, 3}, params(1, 1, 1, 2), DType::f32));
+  CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 32, 11, 11}, {8, 32, 3, 3}, params(1, 1, 1, 1), DType::f32));
 #endif
 }
 
