@@ -25,6 +25,7 @@
 #include "engine/error.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
+#include "engine/streams.h"
 #include "engine/system_info.h"
 #include "layers/attention.h"
 #include "layers/experts/attention_experts.h"
@@ -371,6 +372,9 @@ int main(int argc, char** argv) {
   int plan_search = 0;
   app.add_option("--cudnn-plan-search", plan_search,
                  "CUDA: engine configurations the first use of a convolution shape times (0 = the default)");
+  int branch_streams = -1;
+  app.add_option("--branch-streams", branch_streams,
+                 "CUDA: side streams the MoE's experts run on (0 = one stream; default: the engine's)");
   std::string only;
   app.add_option("--only", only, "run only the rows whose \"op shape\" contains this text, e.g. "
                                  "\"batched (uniform) [16,512\"");
@@ -386,6 +390,7 @@ int main(int argc, char** argv) {
     engine::cuda::set_allow_tf32(tf32 == "on");
     if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
 #endif
+    if (branch_streams >= 0) engine::set_branch_streams(branch_streams);
     return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv, only);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_moe: %s\n", e.what());

@@ -1,11 +1,15 @@
 #include "autograd/backward.h"
 
+#include <optional>
 #include <queue>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "autograd/grad_mode.h"
 #include "engine/ops/elementwise.h"
+#include "engine/streams.h"
 
 namespace cuttle::autograd {
 
@@ -38,6 +42,12 @@ void backward(const std::vector<Var>& roots, const std::vector<Tensor>& grads, b
   CUTTLE_CHECK(roots.size() == grads.size(), "backward: ", roots.size(), " roots but ", grads.size(), " gradients");
   NoGradGuard no_grad;  // the backward pass itself is never recorded
   std::unordered_map<Node*, std::vector<Tensor>> buffers;
+  // Stream slots (engine/streams.h): each node's backward runs in the slot its forward ran in; the
+  // slot that produced each pending gradient (and each leaf's gradient) decides the waits when a
+  // gradient crosses slots, and the main stream joins every side slot used before returning.
+  std::unordered_map<Node*, std::vector<int>> buffer_slots;
+  std::unordered_map<VarImpl*, int> leaf_slots;
+  std::set<std::pair<int, int>> side_slots_used;  // (device index, slot)
   std::unordered_map<Node*, std::shared_ptr<Node>> owners;  // keeps nodes alive while we walk
   std::vector<Node*> root_nodes;
   for (size_t i = 0; i < roots.size(); ++i) {
@@ -77,29 +87,53 @@ void backward(const std::vector<Var>& roots, const std::vector<Tensor>& grads, b
     Node* n = ready.top();
     ready.pop();
     std::shared_ptr<Node> keep = owners[n];
+    const int slot = n->stream_slot();
+    const engine::Device dev = n->output_device();
+    std::optional<engine::StreamSlotGuard> in_slot;
+    if (slot != 0 && dev.is_cuda()) {
+      in_slot.emplace(dev, slot);
+      side_slots_used.insert({dev.index, slot});
+    }
     std::vector<Tensor> gout = std::move(buffers[n]);
+    std::vector<int> gout_slots = std::move(buffer_slots[n]);
     buffers.erase(n);
+    buffer_slots.erase(n);
     gout.resize(n->num_outputs());
-    for (size_t k = 0; k < gout.size(); ++k)
-      if (!gout[k].defined()) gout[k] = Tensor::zeros(n->output_shape(k), n->output_dtype(), n->output_device());
+    gout_slots.resize(n->num_outputs(), 0);
+    for (size_t k = 0; k < gout.size(); ++k) {
+      if (!gout[k].defined())
+        gout[k] = Tensor::zeros(n->output_shape(k), n->output_dtype(), n->output_device());
+      else
+        engine::stream_wait(dev, slot, gout_slots[k]);
+    }
     std::vector<Tensor> gin = n->apply(gout, retain_graph);
     gout.clear();
     for (size_t i = 0; i < n->inputs().size(); ++i) {
       const Edge& e = n->inputs()[i];
       if (e.leaf) {
         // Leaves own their gradient: never alias a tensor another input or node may hold.
+        int& made_in = leaf_slots[e.leaf.get()];
+        if (e.leaf->grad.defined()) engine::stream_wait(dev, slot, made_in);
         e.leaf->grad = e.leaf->grad.defined() ? engine::add(e.leaf->grad, gin[i]) : gin[i].clone();
+        made_in = slot;
       } else if (e.node) {
         Node* m = e.node.get();
         auto& buf = buffers[m];
+        auto& buf_slots = buffer_slots[m];
         buf.resize(m->num_outputs());
+        buf_slots.resize(m->num_outputs(), 0);
+        if (buf[e.output_nr].defined()) engine::stream_wait(dev, slot, buf_slots[e.output_nr]);
         buf[e.output_nr] = accumulate(buf[e.output_nr], gin[i]);
+        buf_slots[e.output_nr] = slot;
         owners.emplace(m, e.node);
         if (--deps[m] == 0) ready.push(m);
       }
     }
+    gin.clear();
     owners.erase(n);
   }
+  // Later work (the optimizer, a read of the loss) runs on the main stream: join every side slot.
+  for (const auto& [device, slot] : side_slots_used) engine::stream_wait(engine::Device::cuda(device), 0, slot);
 }
 
 }  // namespace cuttle::autograd

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "engine/error.h"
+#include "engine/streams.h"
 
 namespace cuttle::autograd {
 
@@ -14,7 +15,8 @@ Node::Node(std::string name, std::vector<Edge> inputs, std::vector<Shape> input_
            std::vector<Shape> output_shapes, DType output_dtype, engine::Device output_device, BackwardFn fn)
     : name_(std::move(name)), inputs_(std::move(inputs)), input_shapes_(std::move(input_shapes)),
       input_dtypes_(std::move(input_dtypes)), output_shapes_(std::move(output_shapes)), output_dtype_(output_dtype),
-      output_device_(output_device), fn_(std::move(fn)), sequence_nr_(g_next_sequence++) {}
+      output_device_(output_device), fn_(std::move(fn)), sequence_nr_(g_next_sequence++),
+      stream_slot_(engine::current_stream_slot()) {}
 
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> pending;

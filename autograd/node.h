@@ -46,6 +46,8 @@ class Node {
   DType output_dtype() const { return output_dtype_; }
   engine::Device output_device() const { return output_device_; }
   uint64_t sequence_nr() const { return sequence_nr_; }
+  // The stream slot the op was recorded in (engine/streams.h): its backward runs there too.
+  int stream_slot() const { return stream_slot_; }
   bool released() const { return !fn_; }
 
   // Runs the closure, checks what it returned against the inputs, and (unless retain) frees the
@@ -62,6 +64,7 @@ class Node {
   engine::Device output_device_;
   BackwardFn fn_;
   uint64_t sequence_nr_;
+  int stream_slot_;
 };
 
 }  // namespace cuttle::autograd

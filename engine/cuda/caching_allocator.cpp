@@ -29,6 +29,7 @@ struct Block {
   char* ptr;
   bool allocated = false;
   bool small;
+  bool held = false;  // freed, waiting for a cross-stream wait before it rejoins the pool
   Block* prev = nullptr;  // neighbours inside the same cudaMalloc segment
   Block* next = nullptr;
 };
@@ -42,6 +43,10 @@ struct BlockOrder {
 struct DevicePools {
   std::set<Block*, BlockOrder> small, large;
   AllocatorStats stats;
+  cudaStream_t main = nullptr;                                // the device's main stream, once known
+  std::set<cudaStream_t> unjoined;                            // side streams the main one has not waited on
+  std::vector<Block*> held_main;                              // main-stream blocks waiting for a full join
+  std::map<cudaStream_t, std::vector<Block*>> held_side;      // side blocks waiting for a wait on main
 };
 
 size_t round_size(size_t n) { return (std::max<size_t>(n, 1) + kRound - 1) / kRound * kRound; }
@@ -95,25 +100,31 @@ class Allocator {
     DevicePools& pools = pools_for(block->device);
     pools.stats.allocated -= block->size;
     block->allocated = false;
-    auto& pool = block->small ? pools.small : pools.large;
-    // Merge with free neighbours of the same segment.
-    for (Block* nb : {block->prev, block->next}) {
-      if (!nb || nb->allocated) continue;
-      pool.erase(nb);
-      if (nb == block->prev) {
-        nb->size += block->size;
-        nb->next = block->next;
-        if (block->next) block->next->prev = nb;
-        delete block;
-        block = nb;
-      } else {
-        block->size += nb->size;
-        block->next = nb->next;
-        if (nb->next) nb->next->prev = block;
-        delete nb;
-      }
+    if (hold(pools, block)) return;
+    release(pools, block);
+  }
+
+  void device_idle(int device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    release_held(pools_for(device));
+  }
+
+  void side_stream_used(int device, cudaStream_t side) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pools_for(device).unjoined.insert(side);
+  }
+
+  void stream_waited(int device, cudaStream_t waiter, cudaStream_t producer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    DevicePools& pools = pools_for(device);
+    const cudaStream_t main = main_of(pools, device);
+    if (waiter == main && producer != main) {
+      pools.unjoined.erase(producer);
+      if (pools.unjoined.empty()) release_all(pools, pools.held_main);
+    } else if (waiter != main && producer == main) {
+      auto it = pools.held_side.find(waiter);
+      if (it != pools.held_side.end()) release_all(pools, it->second);
     }
-    pool.insert(block);
   }
 
   void empty(int device) {
@@ -137,6 +148,65 @@ class Allocator {
     if (pools_.empty()) pools_.resize(std::max(device_count(), 1));
     CUTTLE_CHECK(device >= 0 && device < (int)pools_.size(), "CUDA allocator: no device ", device);
     return pools_[device];
+  }
+
+  cudaStream_t main_of(DevicePools& pools, int device) {
+    if (!pools.main) pools.main = main_stream(device);
+    return pools.main;
+  }
+
+  // Keeps a freed block out of the pool while another stream may still read it (see the header).
+  bool hold(DevicePools& pools, Block* block) {
+    if (block->stream == main_of(pools, block->device)) {
+      if (pools.unjoined.empty()) return false;
+      pools.held_main.push_back(block);
+    } else {
+      // Freed while its own stream is the current one: work on that stream follows in order, and the
+      // main stream reads side blocks only after joining the stream, which (re-)entered its branch
+      // with a wait on the main stream.
+      if (block->stream == stream(block->device)) return false;
+      pools.held_side[block->stream].push_back(block);
+    }
+    block->held = true;
+    pools.stats.held += block->size;
+    return true;
+  }
+
+  void release_held(DevicePools& pools) {
+    pools.unjoined.clear();
+    release_all(pools, pools.held_main);
+    for (auto& [side, blocks] : pools.held_side) release_all(pools, blocks);
+  }
+
+  void release_all(DevicePools& pools, std::vector<Block*>& blocks) {
+    for (Block* b : blocks) {
+      b->held = false;
+      pools.stats.held -= b->size;
+      release(pools, b);
+    }
+    blocks.clear();
+  }
+
+  // Returns a free block to its pool, merged with free neighbours of the same segment.
+  void release(DevicePools& pools, Block* block) {
+    auto& pool = block->small ? pools.small : pools.large;
+    for (Block* nb : {block->prev, block->next}) {
+      if (!nb || nb->allocated || nb->held) continue;
+      pool.erase(nb);
+      if (nb == block->prev) {
+        nb->size += block->size;
+        nb->next = block->next;
+        if (block->next) block->next->prev = nb;
+        delete block;
+        block = nb;
+      } else {
+        block->size += nb->size;
+        block->next = nb->next;
+        if (nb->next) nb->next->prev = block;
+        delete nb;
+      }
+    }
+    pool.insert(block);
   }
 
   Block* new_segment(DevicePools& pools, int device, cudaStream_t stream, size_t bytes, bool small, size_t asked) {
@@ -167,6 +237,7 @@ class Allocator {
   void release_free_segments(DevicePools& pools, int device) {
     DeviceGuard guard(device);
     cudaDeviceSynchronize();  // blocks may still be read by queued kernels of their stream
+    release_held(pools);  // every stream is idle now
     for (auto* pool : {&pools.small, &pools.large}) {
       for (auto it = pool->begin(); it != pool->end();) {
         Block* b = *it;
@@ -208,6 +279,11 @@ void* device_alloc(size_t nbytes, int device, cudaStream_t stream) {
   return p;
 }
 void device_free(void* ptr) { allocator().free(ptr); }
+void note_side_stream_use(int device, cudaStream_t side) { allocator().side_stream_used(device, side); }
+void note_device_idle(int device) { allocator().device_idle(device); }
+void note_stream_wait(int device, cudaStream_t waiter, cudaStream_t producer) {
+  allocator().stream_waited(device, waiter, producer);
+}
 void empty_cache(int device) { allocator().empty(device); }
 AllocatorStats allocator_stats(int device) { return allocator().stats(device); }
 void reset_peak(int device) { allocator().reset_peak(device); }

@@ -18,12 +18,23 @@ struct AllocatorStats {
   int64_t malloc_calls = 0;   // cudaMalloc calls so far
   int64_t free_calls = 0;     // cudaFree calls so far
   int64_t oom_retries = 0;    // times the cache was released to satisfy a request
+  size_t held = 0;            // bytes freed but held until a cross-stream wait (side streams)
 };
 
 // Returns device memory for nbytes (> 0) ordered on `stream`; throws cuttle::Error on exhaustion
 // with the size asked, allocated and reserved.
 void* device_alloc(size_t nbytes, int device, cudaStream_t stream);
 void device_free(void* ptr);
+// Side streams (engine/streams.h) read blocks across streams (an expert's input made on the main
+// stream and read on its side stream, its output read back on the main stream), so a freed block
+// waits for a point that orders its reuse after those reads: a main-stream block freed while a side
+// stream has work the main stream has not waited on returns to its pool once the main stream has
+// waited on every such side stream; a side-stream block freed from another stream returns once its
+// stream next waits on the main stream. Without side streams nothing is held. runtime.cpp reports the uses and waits.
+void note_side_stream_use(int device, cudaStream_t side);
+void note_stream_wait(int device, cudaStream_t waiter, cudaStream_t producer);
+// Every stream of the device is idle (after a device synchronisation): nothing needs holding.
+void note_device_idle(int device);
 // Returns every cached segment that holds no live block to the driver.
 void empty_cache(int device);
 AllocatorStats allocator_stats(int device);

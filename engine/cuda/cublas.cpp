@@ -20,13 +20,21 @@ bool allow_tf32() { return g_tf32; }
 cublasHandle_t cublas_handle(int device) {
   static std::mutex mu;
   static std::vector<cublasHandle_t> handles;
+  static std::vector<cudaStream_t> bound;  // the stream each handle issues to (the caller's slot)
+  const cudaStream_t want = stream(device);
   std::lock_guard<std::mutex> lock(mu);
-  if (handles.empty()) handles.assign(std::max(device_count(), 1), nullptr);
+  if (handles.empty()) {
+    handles.assign(std::max(device_count(), 1), nullptr);
+    bound.assign(handles.size(), nullptr);
+  }
   CUTTLE_CHECK(device >= 0 && device < (int)handles.size(), "cuBLAS: no device ", device);
   if (!handles[device]) {
     DeviceGuard guard(device);
     CUTTLE_CUBLAS_CHECK(cublasCreate(&handles[device]));
-    CUTTLE_CUBLAS_CHECK(cublasSetStream(handles[device], stream(device)));
+  }
+  if (bound[device] != want) {
+    CUTTLE_CUBLAS_CHECK(cublasSetStream(handles[device], want));
+    bound[device] = want;
   }
   return handles[device];
 }

@@ -46,13 +46,21 @@ cudnnHandle_t cudnn_handle(int device) {
   check_version_once();
   static std::mutex mu;
   static std::vector<cudnnHandle_t> handles;
+  static std::vector<cudaStream_t> bound;  // the stream each handle issues to (the caller's slot)
+  const cudaStream_t want = stream(device);
   std::lock_guard<std::mutex> lock(mu);
-  if (handles.empty()) handles.assign(std::max(device_count(), 1), nullptr);
+  if (handles.empty()) {
+    handles.assign(std::max(device_count(), 1), nullptr);
+    bound.assign(handles.size(), nullptr);
+  }
   CUTTLE_CHECK(device >= 0 && device < (int)handles.size(), "cuDNN: no device ", device);
   if (!handles[device]) {
     DeviceGuard guard(device);
     CUTTLE_CUDNN_CHECK(cudnnCreate(&handles[device]));
-    CUTTLE_CUDNN_CHECK(cudnnSetStream(handles[device], stream(device)));
+  }
+  if (bound[device] != want) {
+    CUTTLE_CUDNN_CHECK(cudnnSetStream(handles[device], want));
+    bound[device] = want;
   }
   return handles[device];
 }

@@ -1,8 +1,11 @@
 #include "engine/cuda/runtime.h"
 
+#include <array>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
+#include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/cuda_check.h"
 
 namespace cuttle::engine::cuda {
@@ -26,17 +29,89 @@ void check_index(int device) {
 }
 }  // namespace
 
+namespace {
+
+constexpr int kMaxDevices = 64;
+// Per device: the main stream at slot 0, side streams after it; one event per slot for waits.
+struct DeviceStreams {
+  std::array<cudaStream_t, kMaxSideStreams + 1> streams{};
+  std::array<cudaEvent_t, kMaxSideStreams + 1> events{};
+};
+thread_local std::array<int8_t, kMaxDevices> t_slot{};
+
+std::mutex& streams_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+DeviceStreams& device_streams(int device) {
+  static std::vector<DeviceStreams> all;
+  if (all.empty()) all.resize(device_count());
+  return all[device];
+}
+
+// Slot `slot`'s stream, created on first use (callers hold the mutex).
+cudaStream_t slot_stream(int device, int slot) {
+  DeviceStreams& d = device_streams(device);
+  if (!d.streams[slot]) {
+    DeviceGuard guard(device);
+    CUTTLE_CUDA_CHECK(cudaStreamCreateWithFlags(&d.streams[slot], cudaStreamNonBlocking));
+  }
+  return d.streams[slot];
+}
+
+}  // namespace
+
 cudaStream_t stream(int device) {
   check_index(device);
-  static std::mutex mu;
-  static std::vector<cudaStream_t> streams;
-  std::lock_guard<std::mutex> lock(mu);
-  if (streams.empty()) streams.assign(device_count(), nullptr);
-  if (!streams[device]) {
-    DeviceGuard guard(device);
-    CUTTLE_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking));
+  const int slot = device < kMaxDevices ? t_slot[device] : 0;
+  std::lock_guard<std::mutex> lock(streams_mutex());
+  return slot_stream(device, slot);
+}
+
+cudaStream_t main_stream(int device) {
+  check_index(device);
+  std::lock_guard<std::mutex> lock(streams_mutex());
+  return slot_stream(device, 0);
+}
+
+cudaStream_t side_stream(int device, int slot) {
+  check_index(device);
+  CUTTLE_CHECK(slot >= 1 && slot <= kMaxSideStreams, "CUDA side stream ", slot, " does not exist (1..",
+               kMaxSideStreams, ")");
+  std::lock_guard<std::mutex> lock(streams_mutex());
+  return slot_stream(device, slot);
+}
+
+int stream_slot(int device) { return device >= 0 && device < kMaxDevices ? t_slot[device] : 0; }
+
+void set_stream_slot(int device, int slot) {
+  check_index(device);
+  CUTTLE_CHECK(device < kMaxDevices && slot >= 0 && slot <= kMaxSideStreams, "CUDA stream slot ", slot,
+               " on device ", device, " is out of range");
+  t_slot[device] = (int8_t)slot;
+  if (slot > 0) note_side_stream_use(device, side_stream(device, slot));
+}
+
+void stream_wait(int device, int waiter, int producer) {
+  if (waiter == producer) return;
+  cudaStream_t w, p;
+  cudaEvent_t ev;
+  {
+    std::lock_guard<std::mutex> lock(streams_mutex());
+    w = slot_stream(device, waiter);
+    p = slot_stream(device, producer);
+    cudaEvent_t& e = device_streams(device).events[producer];
+    if (!e) {
+      DeviceGuard guard(device);
+      CUTTLE_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    }
+    ev = e;
   }
-  return streams[device];
+  // One event per producer slot is enough: a wait binds to the event's latest record when issued.
+  CUTTLE_CUDA_CHECK(cudaEventRecord(ev, p));
+  CUTTLE_CUDA_CHECK(cudaStreamWaitEvent(w, ev, 0));
+  // A producer the calling thread still has selected may get more work: it stays unjoined.
+  if (stream_slot(device) != producer || producer == 0) note_stream_wait(device, w, p);
 }
 
 void set_device(int device) {
@@ -44,7 +119,11 @@ void set_device(int device) {
   CUTTLE_CUDA_CHECK(cudaSetDevice(device));
 }
 
-void synchronize(int device) { CUTTLE_CUDA_CHECK(cudaStreamSynchronize(stream(device))); }
+void synchronize(int device) {
+  DeviceGuard guard(device);
+  CUTTLE_CUDA_CHECK(cudaDeviceSynchronize());  // every stream: side streams hold blocks until then
+  note_device_idle(device);
+}
 
 DeviceInfo device_info(int device) {
   check_index(device);

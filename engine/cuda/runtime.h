@@ -11,11 +11,23 @@ namespace cuttle::engine::cuda {
 // Number of usable GPUs; 0 (never an error) when there is no driver or no device.
 int device_count();
 inline bool available() { return device_count() > 0; }
-// The stream cuttle's work on `device` is ordered on (created once, non-blocking).
+// The stream the calling thread's work on `device` goes to: the device's main stream (created once,
+// non-blocking), or a side stream while a StreamSlotGuard (engine/streams.h) selects one.
 cudaStream_t stream(int device);
+cudaStream_t main_stream(int device);
+// Side stream `slot` (1..kMaxSideStreams) of `device`, created on first use.
+constexpr int kMaxSideStreams = 8;  // engine::kMaxStreamSlots
+cudaStream_t side_stream(int device, int slot);
+// The calling thread's stream slot for `device` (0 = main) and its setter (engine/streams.h wraps it).
+int stream_slot(int device);
+void set_stream_slot(int device, int slot);
+// Orders all later work on slot `waiter` of `device` after all work issued so far on slot `producer`
+// (an event recorded on one, waited on by the other), and tells the caching allocator.
+void stream_wait(int device, int waiter, int producer);
 // Makes `device` current on the calling thread (checked).
 void set_device(int device);
-// Waits for all of cuttle's work on `device`.
+// Waits for all of cuttle's work on `device` (every stream) and returns blocks held for cross-stream
+// waits to the caching allocator's pools.
 void synchronize(int device);
 
 struct DeviceInfo {

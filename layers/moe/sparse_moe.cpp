@@ -1,5 +1,6 @@
 #include "layers/moe/sparse_moe.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -13,6 +14,7 @@
 #include "autograd/grad_mode.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
+#include "engine/streams.h"
 
 namespace cuttle::layers {
 
@@ -147,35 +149,64 @@ Var SparseMoE::forward(const Var& x) {
 }
 
 Var SparseMoE::combine_batched(const Var& x, const Tensor& indices, const Var& weights) {
-  const int64_t B = x.size(0), k = opts_.top_k;
-  const std::vector<moe::ExpertAssignment> assigned = moe::assign_experts(indices, num_experts());
+  const int64_t B = x.size(0), k = opts_.top_k, E = num_experts();
+  const std::vector<moe::ExpertAssignment> assigned = moe::assign_experts(indices, E);
   Var flat_w = ag::reshape(weights, {B * k});
   // Every expert's sample ids, then every expert's slot numbers, in one upload.
   std::vector<int64_t> lists;
   for (const moe::ExpertAssignment& a : assigned) lists.insert(lists.end(), a.samples.begin(), a.samples.end());
   for (const moe::ExpertAssignment& a : assigned) lists.insert(lists.end(), a.flat_slots.begin(), a.flat_slots.end());
   const Tensor all_ids = ids_tensor(lists, x.device());
-  Var out(Tensor::zeros(x.shape(), x.dtype(), x.device()));
+  // Dispatch first, then every expert, then the combination: the experts' work (and, newest first,
+  // their backward) issues back to back, so side streams can overlap it.
+  std::vector<Tensor> ids(E);
+  std::vector<Var> inputs(E), w(E);
   int64_t offset = 0;
-  for (size_t e = 0; e < assigned.size(); ++e) {
-    const moe::ExpertAssignment& a = assigned[e];
-    const int64_t n = (int64_t)a.samples.size();
+  for (int64_t e = 0; e < E; ++e) {
+    const int64_t n = (int64_t)assigned[(size_t)e].samples.size();
     if (n == 0) continue;  // not run: its parameters get no gradient at all
-    const Tensor ids = all_ids.slice(0, offset, offset + n);
+    ids[e] = all_ids.slice(0, offset, offset + n);
     const Tensor slots = all_ids.slice(0, B * k + offset, B * k + offset + n);
     offset += n;
     // Sample and slot numbers built here from the host's routing, in range by construction: no
     // range check on the device (a round trip per op). The expert itself runs outside the vouch.
-    Var xe, w;
-    {
-      engine::IndicesVouched built_here;
-      xe = ag::index_select(x, 0, ids);
-      w = ag::reshape(ag::index_select(flat_w, 0, slots), {n, 1, 1, 1});
-    }
-    Var y = (*experts_[e])(xe);
     engine::IndicesVouched built_here;
-    out = ag::index_add(out, 0, ids, ag::mul(y, w));
+    inputs[e] = ag::index_select(x, 0, ids[e]);
+    w[e] = ag::reshape(ag::index_select(flat_w, 0, slots), {n, 1, 1, 1});
   }
+  const std::vector<Var> ys = run_experts(inputs);
+  Var out(Tensor::zeros(x.shape(), x.dtype(), x.device()));
+  for (int64_t e = 0; e < E; ++e) {
+    if (!ys[e].defined()) continue;
+    engine::IndicesVouched built_here;
+    out = ag::index_add(out, 0, ids[e], ag::mul(ys[e], w[e]));
+  }
+  return out;
+}
+
+std::vector<Var> SparseMoE::run_experts(const std::vector<Var>& inputs) {
+  std::vector<Var> out(inputs.size());
+  engine::Device device = engine::Device::cpu();
+  int active = 0;
+  for (const Var& in : inputs)
+    if (in.defined()) {
+      device = in.device();
+      ++active;
+    }
+  const int streams = device.is_cuda() ? std::min(engine::branch_streams(), active) : 0;
+  if (streams <= 1) {
+    for (size_t e = 0; e < inputs.size(); ++e)
+      if (inputs[e].defined()) out[e] = (*experts_[e])(inputs[e]);
+    return out;
+  }
+  for (int slot = 1; slot <= streams; ++slot) engine::stream_wait(device, slot, 0);  // fork
+  int next = 0;
+  for (size_t e = 0; e < inputs.size(); ++e) {
+    if (!inputs[e].defined()) continue;
+    engine::StreamSlotGuard in_slot(device, 1 + next++ % streams);
+    out[e] = (*experts_[e])(inputs[e]);
+  }
+  for (int slot = 1; slot <= streams; ++slot) engine::stream_wait(device, 0, slot);  // join
   return out;
 }
 
@@ -199,10 +230,11 @@ Var SparseMoE::combine_per_sample(const Var& x, const Tensor& indices, const Var
 
 Var SparseMoE::combine_dense(const Var& x, const Var& expert_weights) {
   const int64_t B = x.size(0);
+  const std::vector<Var> ys = run_experts(std::vector<Var>(experts_.size(), x));
   Var out;
   for (size_t e = 0; e < experts_.size(); ++e) {
     Var w = ag::reshape(ag::slice(expert_weights, 1, (int64_t)e, (int64_t)e + 1), {B, 1, 1, 1});
-    Var term = ag::mul((*experts_[e])(x), w);
+    Var term = ag::mul(ys[e], w);
     out = out.defined() ? ag::add(out, term) : term;
   }
   return out;

@@ -84,6 +84,10 @@ class SparseMoE : public UnaryModule {
   Var combine_batched(const Var& x, const Tensor& indices, const Var& weights);
   Var combine_per_sample(const Var& x, const Tensor& indices, const Var& weights);
   Var combine_dense(const Var& x, const Var& expert_weights);  // [B, E] weights
+  // Runs expert e on inputs[e] (skipped where undefined), each expert in its own stream slot when
+  // engine::branch_streams() > 0 and the inputs are on the GPU (engine/streams.h): forked from the
+  // main stream after the inputs are made, joined back before the outputs are combined.
+  std::vector<Var> run_experts(const std::vector<Var>& inputs);
   // host_indices: that host copy; indices and weights: the routing where it was computed.
   void record_stats(const Tensor& host_indices, const Tensor& indices, const Tensor& weights);
 

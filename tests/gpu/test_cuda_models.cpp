@@ -15,8 +15,11 @@
 #include "models/model_factory.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/models/stand_in_backbone.h"
+#include "engine/streams.h"
 #ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/cublas.h"
+#include "engine/cuda/runtime.h"
 #endif
 
 using namespace cuttle;
@@ -105,6 +108,40 @@ TEST_CASE("SparseMoE of the COD experts: batched, per-sample and dense_masked ag
       CHECK(g.weight_sum[e] == doctest::Approx(3 * c.weight_sum[e]).epsilon(1e-5));
     }
   }
+}
+
+TEST_CASE("SparseMoE experts on side streams compute what they compute on one stream") {
+  if (!gpu_present()) return;
+#ifdef CUTTLE_WITH_CUDA
+  engine::cuda::set_allow_tf32(false);
+  // Training mode (BatchNorm on sub-batch statistics, running statistics updated on the side streams),
+  // 32 channels on 12x12 maps, batch 9: uneven sub-batches. The kernels and their order per stream are
+  // the same with and without side streams, so the results must be bit-identical; repeating the
+  // streamed run catches races (a read of a block another stream already reuses would differ).
+  const Tensor x = randn({9, 32, 12, 12}, 2200, DType::f32), proj = randn({9, 32, 12, 12}, 2201, DType::f32);
+  for (layers::MoEMode mode : {layers::MoEMode::batched, layers::MoEMode::dense_soft}) {
+    INFO("mode ", (int)mode);
+    auto moe = cod_moe(32, kGpu);
+    moe->train();
+    // Fixed routing (balancing off): expert e gets samples whose pair includes it, 3 apiece.
+    std::vector<int64_t> pairs;
+    for (int64_t b = 0; b < 9; ++b) pairs.insert(pairs.end(), {b % 6, (b + 1 + b / 6) % 6});
+    moe->freeze_routing(Tensor::from_vector<int64_t>(pairs, {9, 2}).to(kGpu));
+    engine::set_branch_streams(0);
+    const Result one = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
+    for (int streams : {6, 4, 6, 6}) {
+      INFO("streams ", streams);
+      engine::set_branch_streams(streams);
+      const Result many = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
+      check_close(many, one, 0.0);
+    }
+    engine::set_branch_streams(0);
+    // Every block held for a cross-stream wait goes back to the pools when the device is synchronised.
+    CHECK(engine::cuda::allocator_stats(0).held > 0);
+    engine::cuda::synchronize(0);
+    CHECK(engine::cuda::allocator_stats(0).held == 0);
+  }
+#endif
 }
 
 TEST_CASE("the loss-free balancing update on the GPU matches the CPU's") {

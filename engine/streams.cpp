@@ -1,0 +1,51 @@
+// Stream slots (engine/streams.h): thin over engine/cuda/runtime.h in a CUDA build, no-ops otherwise.
+#include "engine/streams.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "engine/error.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/runtime.h"
+#endif
+
+namespace cuttle::engine {
+
+namespace {
+thread_local int t_current_slot = 0;
+std::atomic<int> g_branch_streams{0};
+}  // namespace
+
+StreamSlotGuard::StreamSlotGuard(Device device, int slot) : device_(device) {
+  CUTTLE_CHECK(slot >= 0 && slot <= kMaxStreamSlots, "StreamSlotGuard: slot ", slot, " is out of range (0..",
+               kMaxStreamSlots, ")");
+  if (!device.is_cuda()) return;
+#ifdef CUTTLE_WITH_CUDA
+  prev_ = cuda::stream_slot(device.index);
+  cuda::set_stream_slot(device.index, slot);
+  t_current_slot = slot;
+  active_ = true;
+#endif
+}
+
+StreamSlotGuard::~StreamSlotGuard() {
+#ifdef CUTTLE_WITH_CUDA
+  if (!active_) return;
+  cuda::set_stream_slot(device_.index, prev_);
+  t_current_slot = prev_;
+#endif
+}
+
+int current_stream_slot() { return t_current_slot; }
+
+void stream_wait(Device device, int waiter, int producer) {
+  if (!device.is_cuda() || waiter == producer) return;
+#ifdef CUTTLE_WITH_CUDA
+  cuda::stream_wait(device.index, waiter, producer);
+#endif
+}
+
+void set_branch_streams(int n) { g_branch_streams = std::clamp(n, 0, kMaxStreamSlots); }
+int branch_streams() { return g_branch_streams; }
+
+}  // namespace cuttle::engine

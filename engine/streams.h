@@ -1,0 +1,37 @@
+// Declares stream slots: independent branches of work (the MoE's experts) on their own CUDA streams so
+// that their small kernels overlap on the GPU instead of queueing behind each other. Slot 0 is a
+// device's main stream, slots 1..kMaxStreamSlots side streams. Work issued while a StreamSlotGuard
+// selects a slot goes to that slot's stream (kernels, cuBLAS, cuDNN, allocations); cross-slot order is
+// explicit through stream_wait, which autograd's backward also applies when a gradient crosses slots
+// (nodes remember the slot they were recorded in). Everything here is a no-op on the CPU.
+#pragma once
+#include "engine/device.h"
+
+namespace cuttle::engine {
+
+constexpr int kMaxStreamSlots = 8;
+
+// Selects `slot` for `device` on the calling thread and restores the previous slot on destruction.
+class StreamSlotGuard {
+ public:
+  StreamSlotGuard(Device device, int slot);
+  ~StreamSlotGuard();
+  StreamSlotGuard(const StreamSlotGuard&) = delete;
+  StreamSlotGuard& operator=(const StreamSlotGuard&) = delete;
+
+ private:
+  Device device_;
+  int prev_ = 0;
+  bool active_ = false;
+};
+
+// The slot most recently selected on the calling thread (0 when none is; autograd records it).
+int current_stream_slot();
+// Orders all later work of slot `waiter` on `device` after all work issued so far on slot `producer`.
+void stream_wait(Device device, int waiter, int producer);
+
+// How many side streams layers may spread independent branches over (0, the default: none).
+void set_branch_streams(int n);
+int branch_streams();
+
+}  // namespace cuttle::engine
