@@ -1,6 +1,7 @@
 #include "engine/cuda/cublas.h"
 
 #include <atomic>
+#include <map>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -33,7 +34,19 @@ cublasHandle_t cublas_handle(int device) {
     CUTTLE_CUBLAS_CHECK(cublasCreate(&handles[device]));
   }
   if (bound[device] != want) {
+    // Setting the stream resets the handle to its default workspace pool. Side streams get a workspace
+    // of their own (of the default pool's size), so concurrent GEMMs never share one.
     CUTTLE_CUBLAS_CHECK(cublasSetStream(handles[device], want));
+    if (want != main_stream(device)) {
+      static std::map<cudaStream_t, void*> side_workspaces;
+      void*& ws = side_workspaces[want];
+      const size_t bytes = device_info(device).major >= 9 ? (size_t(32) << 20) : (size_t(4) << 20);
+      if (!ws) {
+        DeviceGuard guard(device);
+        CUTTLE_CUDA_CHECK(cudaMalloc(&ws, bytes));  // kept for the process's life, like the handle
+      }
+      CUTTLE_CUBLAS_CHECK(cublasSetWorkspace(handles[device], ws, bytes));
+    }
     bound[device] = want;
   }
   return handles[device];
