@@ -8,6 +8,9 @@
 //   attention  PVTv2-b2 spatial-reduction attention per stage (the module, and its softmax(QK^T)V core)
 //              and the CODAttention expert at each MoE scale
 // Routing is frozen ("uniform", see uniform_routing) so the three modes run the same work every call.
+// --routing-file adds the moe list again under a recorded routing (infer_cod --routing-out of a trained
+// model, models/routing_record.h): each scale replays the experts its MoE chose for images
+// [J*B, (J+1)*B) of the record (J = --routing-batch).
 // tools/bench_moe_torch.py times the same rows in PyTorch; tools/bench_compare.py joins the two --tsv files.
 #include <CLI/CLI.hpp>
 
@@ -33,6 +36,7 @@
 #include "layers/moe/sparse_moe.h"
 #include "models/backbones/pvt_v2.h"
 #include "models/camoxpert_config.h"
+#include "models/routing_record.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/cublas.h"
@@ -89,14 +93,14 @@ std::vector<int64_t> uniform_routing(int64_t B, int64_t k, int64_t E, uint64_t s
   return idx;
 }
 
-std::string routing_note(int64_t B, int64_t k, int64_t E) {
-  const std::vector<int64_t> idx = uniform_routing(B, k, E, 0);
+// idx [B, k] row-major; `even`: it came from uniform_routing (the note says why counts differ by one).
+std::string routing_note(const std::vector<int64_t>& idx, int64_t B, int64_t k, int64_t E, bool even = true) {
   std::vector<int64_t> count(E, 0);
   for (int64_t e : idx) ++count[e];
   std::string s = "B*k = " + std::to_string(B * k) + " selections over E = " + std::to_string(E) +
                   " experts, samples per expert";
   for (int64_t c : count) s += " " + std::to_string(c);
-  if ((B * k) % E) {
+  if (even && (B * k) % E) {
     char buf[96];
     std::snprintf(buf, sizeof buf, " (B*k/E = %.2f is not an integer: as even as possible)", double(B * k) / E);
     s += buf;
@@ -128,15 +132,16 @@ std::shared_ptr<layers::SparseMoE> make_moe(const models::CamoXpertConfig& c, in
   return std::make_shared<layers::SparseMoE>(dim, experts, mo, gen);
 }
 
+// routing: the frozen expert choice, [B, k] row-major.
 Step moe_step(const models::CamoXpertConfig& c, int64_t dim, int64_t map, int64_t sr, int64_t B,
-              layers::MoEMode mode, Device d) {
+              const std::vector<int64_t>& routing, layers::MoEMode mode, Device d) {
   engine::Generator gen(1);
   auto moe = make_moe(c, dim, sr, gen);
   moe->to(d);
   moe->train();
   moe->set_mode(mode);
   const int64_t k = c.moe.top_k;
-  moe->freeze_routing(Tensor::from_vector<int64_t>(uniform_routing(B, k, moe->num_experts(), 0), {B, k}).to(d));
+  moe->freeze_routing(Tensor::from_vector<int64_t>(routing, {B, k}).to(d));
   const Tensor x = input({B, dim, map, map}, d, 2), gy = input({B, dim, map, map}, d, 3);
   return [moe, x, gy] {
     moe->zero_grad();
@@ -265,13 +270,14 @@ const char* mode_name(layers::MoEMode m) {
 
 std::string peak_text(const Result& r) { return r.peak_mib >= 0 ? Bench::fmt(r.peak_mib, "%.0f") : "-"; }
 
-// One MoE shape in the three modes; the ratio column is each mode's median over batched's.
+// One MoE shape in the three modes under one routing ([B, k] row-major; `label` names it in the rows:
+// "uniform" or "trained"); the ratio column is each mode's median over batched's.
 void moe_rows(Bench& bench, const models::CamoXpertConfig& c, const std::string& scale, int64_t dim, int64_t map,
-              int64_t sr, int64_t B, Device d) {
+              int64_t sr, int64_t B, const std::vector<int64_t>& routing, const std::string& label, Device d) {
   double batched = 0;
   for (layers::MoEMode m : {layers::MoEMode::batched, layers::MoEMode::per_sample, layers::MoEMode::dense_soft}) {
-    const Result r = bench.run(std::string("SparseMoE ") + mode_name(m) + " (uniform)", shape4(B, dim, map, map),
-                               [&] { return moe_step(c, dim, map, sr, B, m, d); });
+    const Result r = bench.run(std::string("SparseMoE ") + mode_name(m) + " (" + label + ")", shape4(B, dim, map, map),
+                               [&] { return moe_step(c, dim, map, sr, B, routing, m, d); });
     if (m == layers::MoEMode::batched) batched = r.median;
     const std::string ratio = r.median > 0 && batched > 0 ? Bench::fmt(r.median / batched, "%.2f") : "n/a";
     if (r.median <= 0 && !bench.only.empty()) continue;
@@ -296,8 +302,30 @@ void attention_row(Bench& bench, const std::string& op, const std::string& shape
   std::fflush(stdout);
 }
 
+// The recorded routing of `batch_index`'s batch at each scale ([B, k] row-major), checked against the
+// pool; printed with its per-expert counts.
+std::vector<std::vector<int64_t>> recorded_routing(const std::string& path, int64_t batch_index, int64_t B,
+                                                   int64_t E, int64_t k) {
+  const models::RoutingRecord rec = models::RoutingRecord::load(path);
+  CUTTLE_CHECK(rec.scales() == 4 && rec.num_experts() == E && rec.top_k() == k, "bench_moe: routing file '", path,
+               "' records ", rec.scales(), " scales of ", rec.num_experts(), " experts, top-", rec.top_k(),
+               "; camoxpert-pvt-b2 has 4 scales of ", E, " experts, top-", k);
+  CUTTLE_CHECK((batch_index + 1) * B <= rec.images(), "bench_moe: routing file '", path, "' holds ", rec.images(),
+               " images; --routing-batch ", batch_index, " at batch ", B, " needs ", (batch_index + 1) * B);
+  std::string from;
+  for (const auto& [key, value] : rec.metadata) from += (from.empty() ? "" : ", ") + key + " " + value;
+  std::printf("routing \"trained\": images %lld..%lld of %s (%lld images; %s)\n", (long long)(batch_index * B),
+              (long long)((batch_index + 1) * B - 1), path.c_str(), (long long)rec.images(), from.c_str());
+  std::vector<std::vector<int64_t>> out;
+  for (int64_t s = 0; s < 4; ++s) {
+    out.push_back(rec.batch(s, batch_index * B, B).to_vector<int64_t>());
+    std::printf("  s%lld: %s\n", (long long)(s + 1), routing_note(out.back(), B, k, E, false).c_str());
+  }
+  return out;
+}
+
 int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32, const std::string& tsv_path,
-            const std::string& only) {
+            const std::string& only, const std::string& routing_file, int64_t routing_batch) {
   const models::CamoXpertConfig c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
   CUTTLE_CHECK(c.backbone.dims.size() == 4 && c.moe.sr_ratios.size() == 4,
                "bench_moe: camoxpert-pvt-b2 must give 4 backbone dims and 4 sr ratios");
@@ -313,19 +341,31 @@ int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32
   std::string pool;
   for (const std::string& t : c.moe.experts) pool += (pool.empty() ? "" : ", ") + t;
   std::printf("expert pool (camoxpert-pvt-b2): %s; top-%lld\n", pool.c_str(), (long long)k);
-  std::printf("routing \"uniform\" (frozen, seeded): %s\n\n", routing_note(s.batch, k, E).c_str());
-
-  std::printf("== SparseMoE per scale of camoxpert-pvt-b2 ==\n");
+  const std::vector<int64_t> uniform = uniform_routing(s.batch, k, E, 0);
+  std::printf("routing \"uniform\" (frozen, seeded): %s\n", routing_note(uniform, s.batch, k, E).c_str());
+  std::vector<std::vector<int64_t>> trained;
+  if (!routing_file.empty()) trained = recorded_routing(routing_file, routing_batch, s.batch, E, k);
+  std::printf("\n== SparseMoE per scale of camoxpert-pvt-b2 ==\n");
   moe_header();
   for (size_t i = 0; i < 4; ++i)
-    moe_rows(bench, c, "s" + std::to_string(i + 1), s.dims[i], s.maps[i], c.moe.sr_ratios[i], s.batch, d);
+    moe_rows(bench, c, "s" + std::to_string(i + 1), s.dims[i], s.maps[i], c.moe.sr_ratios[i], s.batch, uniform,
+             "uniform", d);
+  if (!trained.empty()) {
+    std::printf("\n== SparseMoE per scale of camoxpert-pvt-b2, the recorded (trained) routing ==\n");
+    moe_header();
+    for (size_t i = 0; i < 4; ++i)
+      moe_rows(bench, c, "s" + std::to_string(i + 1), s.dims[i], s.maps[i], c.moe.sr_ratios[i], s.batch, trained[i],
+               "trained", d);
+  }
 
   // The original's shape: 22x22 is the stride-16 scale, so its sr ratio (index 2) applies.
   std::printf("\n== SparseMoE, the original's benchmark shape (dim %lld, %lldx%lld, sr %lld) ==\n",
               (long long)s.orig_dim, (long long)s.orig_map, (long long)s.orig_map, (long long)c.moe.sr_ratios[2]);
-  for (int64_t B : s.orig_batches) std::printf("routing at batch %lld: %s\n", (long long)B, routing_note(B, k, E).c_str());
+  for (int64_t B : s.orig_batches)
+    std::printf("routing at batch %lld: %s\n", (long long)B, routing_note(uniform_routing(B, k, E, 0), B, k, E).c_str());
   moe_header();
-  for (int64_t B : s.orig_batches) moe_rows(bench, c, "orig", s.orig_dim, s.orig_map, c.moe.sr_ratios[2], B, d);
+  for (int64_t B : s.orig_batches)
+    moe_rows(bench, c, "orig", s.orig_dim, s.orig_map, c.moe.sr_ratios[2], B, uniform_routing(B, k, E, 0), "uniform", d);
 
   std::printf("\n== attention: PVTv2-b2 spatial-reduction attention per stage, CODAttention per MoE scale ==\n");
   std::printf("| %-32s | %-30s | median ms |    min ms | peak MiB |\n", "op", "shape");
@@ -375,7 +415,12 @@ int main(int argc, char** argv) {
   int branch_streams = -1;
   app.add_option("--branch-streams", branch_streams,
                  "CUDA: side streams the MoE's experts run on (0 = one stream; default: the engine's)");
-  std::string only;
+  std::string only, routing_file;
+  int64_t routing_batch = 0;
+  app.add_option("--routing-file", routing_file, "also run the moe list under this recorded routing "
+                                                 "(infer_cod --routing-out of a trained camoxpert-pvt-b2)");
+  app.add_option("--routing-batch", routing_batch, "which batch of the routing file: images [J*batch, (J+1)*batch)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--only", only, "run only the rows whose \"op shape\" contains this text, e.g. "
                                  "\"batched (uniform) [16,512\"");
   CLI11_PARSE(app, argc, argv);
@@ -391,7 +436,7 @@ int main(int argc, char** argv) {
     if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
 #endif
     if (branch_streams >= 0) engine::set_branch_streams(branch_streams);
-    return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv, only);
+    return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv, only, routing_file, routing_batch);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_moe: %s\n", e.what());
     return 1;

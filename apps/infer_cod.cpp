@@ -2,6 +2,8 @@
 // images or a dataset root (COD10K, CAMO, NC4K, SINet bundle, image/mask folders); for each image it
 // writes an 8-bit probability PNG at the image's own size named <stem>.png (the field's convention),
 // optionally thresholded masks and overlays, and with ground truth present the COD metrics.
+// --routing-out records which experts every MoE chose per image (models/routing_record.h), the input
+// bench_moe --routing-file replays.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "engine/system_info.h"
 #include "models/inference.h"
 #include "models/model_factory.h"
+#include "models/routing_record.h"
 
 using namespace cuttle;
 using engine::Tensor;
@@ -105,7 +108,7 @@ data::Image overlay(const Tensor& image, const data::Image& prob) {
 
 int main(int argc, char** argv) {
   CLI::App app{"infer_cod: camouflaged-object segmentation maps from a trained CamoXpert"};
-  std::string checkpoint, input, output = "predictions", config, device_name = "auto", split = "test";
+  std::string checkpoint, input, output = "predictions", config, device_name = "auto", split = "test", routing_out;
   bool binary = false, with_overlay = false, tta = false;
   double threshold = 0.5;
   int64_t batch = 0;
@@ -124,6 +127,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--batch", batch, "images per forward pass (0 = 16 on a GPU, 4 on the CPU)")->capture_default_str();
   app.add_option("--device", device_name, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  app.add_option("--routing-out", routing_out, "also write the experts each MoE chose for every image to this "
+                                               "safetensors file (bench_moe --routing-file; not with --tta)");
   app.add_option("--threads", threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) engine::set_num_threads(threads);
@@ -137,6 +142,7 @@ int main(int argc, char** argv) {
     }
     CUTTLE_CHECK(split == "test" || split == "train", "--split must be test or train, got '", split, "'");
     CUTTLE_CHECK(threshold > 0 && threshold < 1, "--threshold must lie in (0, 1)");
+    CUTTLE_CHECK(routing_out.empty() || !tta, "--routing-out records one forward per image: drop --tta");
     const engine::Device device = engine::parse_device(device_name);
     models::TrainedModel t = models::load_trained_model(checkpoint, device, config);
     // The math its training validated with, so the metrics here equal the run's on the same images.
@@ -150,6 +156,8 @@ int main(int argc, char** argv) {
     io.batch = batch > 0 ? batch : (device.is_cuda() ? 16 : 4);
 
     const std::vector<InputSet> sets = collect_inputs(input, split);
+    models::RoutingRecord routing(t.model->num_moes(), t.model->moe(0).num_experts(),
+                                  t.model->moe(0).options().top_k);
     std::vector<std::pair<std::string, data::metrics::DatasetMetrics>> rows;
     int64_t total = 0;
     double seconds = 0;
@@ -169,6 +177,7 @@ int main(int argc, char** argv) {
         const auto t0 = std::chrono::steady_clock::now();
         const std::vector<data::Image> maps = models::predict_maps(*t.model, images, io);
         seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (!routing_out.empty()) routing.append(*t.model);
         for (int64_t i = 0; i < count; ++i) {
           const std::string& path = set.images[(size_t)(first + i)];
           const std::string stem = fs::path(path).stem().string();
@@ -196,6 +205,13 @@ int main(int argc, char** argv) {
     }
     std::printf("wrote %lld prediction(s) to %s (%.1f images/s%s)\n", (long long)total, output.c_str(),
                 total / std::max(seconds, 1e-9), tta ? ", with TTA" : "");
+    if (!routing_out.empty()) {
+      routing.metadata = {{"model", t.config.name}, {"checkpoint", t.checkpoint}, {"input", input},
+                          {"source", "infer_cod --routing-out"}};
+      routing.save(routing_out);
+      std::printf("routing of %lld image(s) at %lld scales written to %s\n", (long long)routing.images(),
+                  (long long)routing.scales(), routing_out.c_str());
+    }
     if (!rows.empty()) {
       std::printf("\n%s", data::format_dataset_rows(rows).c_str());
       std::ofstream(fs::path(output) / "metrics.json") << data::dataset_rows_json(rows).dump(2) << "\n";

@@ -44,6 +44,7 @@ class CamoXpert : public layers::Module {
 
   Backbone& backbone() { return *backbone_; }
   layers::SparseMoE& moe(int64_t scale) { return *moes_.at((size_t)scale); }
+  int64_t num_moes() const { return (int64_t)moes_.size(); }
   const CamoXpertConfig& config() const { return config_; }
 
  private:

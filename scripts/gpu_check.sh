@@ -39,14 +39,17 @@ else
 fi
 # MoE (batched / per_sample / dense_soft, frozen uniform routing) and attention, forward+backward in training
 # mode: apps/bench_moe.cpp and its PyTorch twin tools/bench_moe_torch.py, the same rows, TF32 off on both.
+# ROUTING_FILE=path (scripts/record_routing.sh makes one) adds the MoE rows under that recorded routing.
 rm -f "$bench_dir/moe_cuttle.tsv" "$bench_dir/moe_torch.tsv"
+routing_args=()
+if [ -n "${ROUTING_FILE:-}" ]; then routing_args=(--routing-file "$ROUTING_FILE"); fi
 if [ -x "$build/bin/bench_moe" ]; then
-  run "MoE and attention benchmarks (cuttle)" "$build/bin/bench_moe" --device cuda --tf32 off --tsv "$bench_dir/moe_cuttle.tsv"
+  run "MoE and attention benchmarks (cuttle)" "$build/bin/bench_moe" --device cuda --tf32 off "${routing_args[@]}" --tsv "$bench_dir/moe_cuttle.tsv"
 else
   summary+=("SKIP  MoE and attention benchmarks (cuttle): $build/bin/bench_moe not built")
 fi
 if python3 -c 'import torch' 2>/dev/null; then
-  run "MoE and attention benchmarks (PyTorch)" python3 tools/bench_moe_torch.py --device cuda --tf32 off --tsv "$bench_dir/moe_torch.tsv"
+  run "MoE and attention benchmarks (PyTorch)" python3 tools/bench_moe_torch.py --device cuda --tf32 off "${routing_args[@]}" --tsv "$bench_dir/moe_torch.tsv"
 else
   summary+=("SKIP  MoE and attention benchmarks (PyTorch): python3 cannot import torch")
 fi

@@ -11,11 +11,13 @@ The attention twins call golden_attention.softmax_attention; for the rows named 
 torch.nn.functional.scaled_dot_product_attention (also inside the MoE's CODAttention), and the extra rows
 "..., manual core" keep softmax(QK^T)V. PyTorch < 2.1 has no SDPA with a scale: the manual core stands in
 (the header says so). TF32 is set explicitly both ways (PyTorch's cuDNN default is on; cuttle's is off).
+--routing-file / --routing-batch replay a recorded routing (infer_cod --routing-out) as bench_moe does.
 """
 import argparse
 import contextlib
 import json
 import os
+import struct
 import sys
 
 import torch
@@ -66,13 +68,38 @@ def uniform_routing(B, k, E, seed=0):
     return idx
 
 
-def routing_note(B, k, E):
-    idx = uniform_routing(B, k, E)
+def routing_note(idx, B, k, E, even=True):
+    """As routing_note of apps/bench_moe.cpp; idx is [B][k]."""
     counts = [sum(row.count(e) for row in idx) for e in range(E)]
     s = f"B*k = {B * k} selections over E = {E} experts, samples per expert " + " ".join(map(str, counts))
-    if (B * k) % E:
+    if even and (B * k) % E:
         s += f" (B*k/E = {B * k / E:.2f} is not an integer: as even as possible)"
     return s + "; experts per sample: " + " ".join(",".join(map(str, row)) for row in idx)
+
+
+def recorded_routing(path, batch_index, B, E, k):
+    """As recorded_routing of apps/bench_moe.cpp: the [B][k] routing of each scale for images
+    [batch_index*B, (batch_index+1)*B) of a routing record (models/routing_record.h), checked and printed."""
+    import safetensors_lite
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        meta = json.loads(f.read(n)).get("__metadata__", {})
+    tensors = safetensors_lite.load_file(path)
+    scales = [tensors.get(f"moe.{s}.indices") for s in range(4)]
+    if any(t is None for t in scales) or int(meta.get("num_experts", 0)) != E or int(meta.get("top_k", 0)) != k:
+        sys.exit(f"bench_moe_torch: routing file '{path}' is not a 4-scale record of {E} experts, top-{k}")
+    N = scales[0].shape[0]
+    if (batch_index + 1) * B > N:
+        sys.exit(f"bench_moe_torch: routing file '{path}' holds {N} images; --routing-batch {batch_index} at batch "
+                 f"{B} needs {(batch_index + 1) * B}")
+    info = ", ".join(f"{key} {v}" for key, v in sorted(meta.items()) if key not in ("num_experts", "top_k"))
+    print(f"routing \"trained\": images {batch_index * B}..{(batch_index + 1) * B - 1} of {path} ({N} images; {info})")
+    out = []
+    for s, t in enumerate(scales):
+        idx = t[batch_index * B:(batch_index + 1) * B].tolist()
+        print(f"  s{s + 1}: {routing_note(idx, B, k, E, even=False)}")
+        out.append(idx)
+    return out
 
 
 def sdpa_core(q, k, v, scale):
@@ -105,14 +132,14 @@ def train_step(module, call, x, gy):
 
 # ---- the timed steps (as apps/bench_moe.cpp; each builds its module and inputs, then returns the call) ----
 
-def moe_step(cfg, dim, hw, sr, B, mode, dev):
+def moe_step(cfg, dim, hw, sr, B, routing, mode, dev):
     torch.manual_seed(1)
     m = cfg["moe"]
     pool = [CODAttention(dim, sr) if t == "CODAttention" else LinearAttention(dim) if t == "Attention"
             else EXPERTS[t](dim) for t in m["experts"]]
     moe = SparseMoETwin(dim, pool, m["top_k"], mode=mode, balance=m.get("balance", True),
                         bias_in_weights=m.get("bias_in_weights", False)).to(dev).train()
-    moe.freeze(torch.tensor(uniform_routing(B, m["top_k"], len(pool)), dtype=torch.long, device=dev))
+    moe.freeze(torch.tensor(routing, dtype=torch.long, device=dev))
     return train_step(moe, moe, inp((B, dim, hw, hw), dev, 2), inp((B, dim, hw, hw), dev, 3))
 
 
@@ -182,11 +209,11 @@ def moe_header():
     print("|-------|------|---------|-------|------------|-----------|-----------|-----------|----------|")
 
 
-def moe_rows(bench, cfg, scale, dim, hw, sr, B, core):
+def moe_rows(bench, cfg, scale, dim, hw, sr, B, routing, label, core):
     batched = None
     for mode in MODES:
-        med, lo, peak = bench.run(f"SparseMoE {mode} (uniform)", f"[{B},{dim},{hw},{hw}]",
-                                  lambda: moe_step(cfg, dim, hw, sr, B, mode, bench.dev), core)
+        med, lo, peak = bench.run(f"SparseMoE {mode} ({label})", f"[{B},{dim},{hw},{hw}]",
+                                  lambda: moe_step(cfg, dim, hw, sr, B, routing, mode, bench.dev), core)
         batched = med if mode == "batched" else batched
         ratio = f"{med / batched:.2f}" if med and batched else "n/a"
         print(f"| {scale:5} | {dim:4} | {f'{hw}x{hw}':7} | {B:5} | {mode:10} | {fmt(med, '{:.3f}'):>9} | "
@@ -208,6 +235,8 @@ def main():
     ap.add_argument("--tsv", default="", help="also write every row to this tab-separated file")
     ap.add_argument("--tf32", choices=("on", "off"), default="off", help="TF32 in cuDNN and cuBLAS (as bench_moe)")
     ap.add_argument("--quick", action="store_true", help="tiny shapes, 1 warm-up + 3 timed calls (a CPU smoke run)")
+    ap.add_argument("--routing-file", default="", help="also run the moe list under this recorded routing")
+    ap.add_argument("--routing-batch", type=int, default=0, help="which batch of the routing file")
     a = ap.parse_args()
     warmup = a.warmup if a.warmup is not None else (1 if a.quick else 5)
     reps = a.reps if a.reps is not None else (3 if a.quick else 21)
@@ -226,7 +255,9 @@ def main():
           f"timed calls, median and min in ms, forward+backward in training mode"
           + (" (--quick: tiny shapes)" if a.quick else ""))
     print("expert pool (camoxpert-pvt-b2): " + ", ".join(cfg["moe"]["experts"]) + f"; top-{k}")
-    print(f"routing \"uniform\" (frozen, seeded): {routing_note(s['batch'], k, E)}")
+    uniform = uniform_routing(s["batch"], k, E)
+    print(f"routing \"uniform\" (frozen, seeded): {routing_note(uniform, s['batch'], k, E)}")
+    trained = recorded_routing(a.routing_file, a.routing_batch, s["batch"], E, k) if a.routing_file else None
     print("attention core: " + ("torch.nn.functional.scaled_dot_product_attention" if HAS_SDPA else
                                 "NOTE: this PyTorch has no scaled SDPA (needs 2.1), so the rows named like cuttle's "
                                 "use the manual softmax(QK^T)V core too") + "\n")
@@ -234,16 +265,23 @@ def main():
     print("== SparseMoE per scale of camoxpert-pvt-b2 ==")
     moe_header()
     for i in range(4):
-        moe_rows(bench, cfg, f"s{i + 1}", s["dims"][i], s["maps"][i], cfg["moe"]["sr_ratios"][i], s["batch"], sdpa)
+        moe_rows(bench, cfg, f"s{i + 1}", s["dims"][i], s["maps"][i], cfg["moe"]["sr_ratios"][i], s["batch"], uniform,
+                 "uniform", sdpa)
+    if trained:
+        print("\n== SparseMoE per scale of camoxpert-pvt-b2, the recorded (trained) routing ==")
+        moe_header()
+        for i in range(4):
+            moe_rows(bench, cfg, f"s{i + 1}", s["dims"][i], s["maps"][i], cfg["moe"]["sr_ratios"][i], s["batch"],
+                     trained[i], "trained", sdpa)
 
     sr3 = cfg["moe"]["sr_ratios"][2]  # 22x22 is the stride-16 scale
     print(f"\n== SparseMoE, the original's benchmark shape (dim {s['orig_dim']}, {s['orig_map']}x{s['orig_map']}, "
           f"sr {sr3}) ==")
     for B in s["orig_batches"]:
-        print(f"routing at batch {B}: {routing_note(B, k, E)}")
+        print(f"routing at batch {B}: {routing_note(uniform_routing(B, k, E), B, k, E)}")
     moe_header()
     for B in s["orig_batches"]:
-        moe_rows(bench, cfg, "orig", s["orig_dim"], s["orig_map"], sr3, B, sdpa)
+        moe_rows(bench, cfg, "orig", s["orig_dim"], s["orig_map"], sr3, B, uniform_routing(B, k, E), "uniform", sdpa)
 
     print("\n== attention: PVTv2-b2 spatial-reduction attention per stage, CODAttention per MoE scale ==")
     print(f"| {'op':32} | {'shape':30} | median ms |    min ms | peak MiB |")
