@@ -36,6 +36,28 @@ std::unordered_map<Node*, int> count_dependencies(const std::vector<Node*>& root
   return deps;
 }
 
+// Joins every side slot a backward pass used into the main stream, where later work (the optimizer,
+// a read of the loss) runs: at the end, and also when an exception leaves the pass half done, so
+// gradients already written on side streams are still ordered before what the caller does next.
+class SideSlotJoin {
+ public:
+  void use(int device, int slot) { used_.insert({device, slot}); }
+  void finish() {
+    const std::set<std::pair<int, int>> used = std::move(used_);
+    used_.clear();
+    for (const auto& [device, slot] : used) engine::stream_wait(engine::Device::cuda(device), 0, slot);
+  }
+  ~SideSlotJoin() {
+    try {
+      finish();
+    } catch (...) {  // unwinding already: the first error is the one to report
+    }
+  }
+
+ private:
+  std::set<std::pair<int, int>> used_;  // (device index, slot)
+};
+
 }  // namespace
 
 void backward(const std::vector<Var>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
@@ -47,7 +69,7 @@ void backward(const std::vector<Var>& roots, const std::vector<Tensor>& grads, b
   // gradient crosses slots, and the main stream joins every side slot used before returning.
   std::unordered_map<Node*, std::vector<int>> buffer_slots;
   std::unordered_map<VarImpl*, int> leaf_slots;
-  std::set<std::pair<int, int>> side_slots_used;  // (device index, slot)
+  SideSlotJoin join;
   std::unordered_map<Node*, std::shared_ptr<Node>> owners;  // keeps nodes alive while we walk
   std::vector<Node*> root_nodes;
   for (size_t i = 0; i < roots.size(); ++i) {
@@ -89,10 +111,12 @@ void backward(const std::vector<Var>& roots, const std::vector<Tensor>& grads, b
     std::shared_ptr<Node> keep = owners[n];
     const int slot = n->stream_slot();
     const engine::Device dev = n->output_device();
+    // Slot 0 too: backward() may be called while a side slot is selected, and the waits below
+    // assume each node runs on the stream its slot names.
     std::optional<engine::StreamSlotGuard> in_slot;
-    if (slot != 0 && dev.is_cuda()) {
+    if (dev.is_cuda()) {
       in_slot.emplace(dev, slot);
-      side_slots_used.insert({dev.index, slot});
+      if (slot != 0) join.use(dev.index, slot);
     }
     std::vector<Tensor> gout = std::move(buffers[n]);
     std::vector<int> gout_slots = std::move(buffer_slots[n]);
@@ -132,8 +156,7 @@ void backward(const std::vector<Var>& roots, const std::vector<Tensor>& grads, b
     gin.clear();
     owners.erase(n);
   }
-  // Later work (the optimizer, a read of the loss) runs on the main stream: join every side slot.
-  for (const auto& [device, slot] : side_slots_used) engine::stream_wait(engine::Device::cuda(device), 0, slot);
+  join.finish();
 }
 
 }  // namespace cuttle::autograd

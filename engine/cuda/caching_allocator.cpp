@@ -23,15 +23,19 @@ constexpr size_t kMidSegment = 20 << 20;
 constexpr size_t kLargeRound = 2 << 20;          // larger requests get their own, rounded to 2 MiB
 
 struct Block {
+  // A constructor, not aggregate initialisation: a field added later must not shift the others.
+  Block(int device_, cudaStream_t stream_, size_t size_, char* ptr_, bool small_, Block* prev_ = nullptr,
+        Block* next_ = nullptr)
+      : device(device_), stream(stream_), size(size_), ptr(ptr_), small(small_), prev(prev_), next(next_) {}
   int device;
-  cudaStream_t stream;
+  cudaStream_t stream;  // the stream it was allocated on, whose pool it returns to
   size_t size;
   char* ptr;
-  bool allocated = false;
   bool small;
+  bool allocated = false;
   bool held = false;  // freed, waiting for a cross-stream wait before it rejoins the pool
-  Block* prev = nullptr;  // neighbours inside the same cudaMalloc segment
-  Block* next = nullptr;
+  Block* prev;        // neighbours inside the same cudaMalloc segment
+  Block* next;
 };
 
 struct BlockOrder {
@@ -45,8 +49,8 @@ struct DevicePools {
   AllocatorStats stats;
   cudaStream_t main = nullptr;                                // the device's main stream, once known
   std::set<cudaStream_t> unjoined;                            // side streams the main one has not waited on
-  std::vector<Block*> held_main;                              // main-stream blocks waiting for a full join
-  std::map<cudaStream_t, std::vector<Block*>> held_side;      // side blocks waiting for a wait on main
+  std::vector<Block*> held_join;                              // waiting for the main stream to join them all
+  std::map<cudaStream_t, std::vector<Block*>> held_side;      // side blocks waiting for their stream to wait on main
 };
 
 size_t round_size(size_t n) { return (std::max<size_t>(n, 1) + kRound - 1) / kRound * kRound; }
@@ -65,7 +69,7 @@ class Allocator {
     const size_t size = round_size(nbytes);
     const bool small = size <= kSmallLimit;
     auto& pool = small ? pools.small : pools.large;
-    Block key{device, stream, size, nullptr, false, small};
+    Block key(device, stream, size, nullptr, small);
     auto it = pool.lower_bound(&key);
     Block* block = nullptr;
     if (it != pool.end() && (*it)->stream == stream) {
@@ -77,7 +81,7 @@ class Allocator {
     // Split when the rest is worth keeping as its own block.
     const size_t rest = block->size - size;
     if (rest >= (small ? kRound : kSmallLimit + 1)) {
-      Block* tail = new Block{device, stream, rest, block->ptr + size, false, small, block, block->next};
+      Block* tail = new Block(device, stream, rest, block->ptr + size, small, block, block->next);
       if (block->next) block->next->prev = tail;
       block->next = tail;
       block->size = size;
@@ -106,7 +110,7 @@ class Allocator {
 
   void device_idle(int device) {
     std::lock_guard<std::mutex> lock(mu_);
-    release_held(pools_for(device));
+    release_held(pools_for(device), device);
   }
 
   void side_stream_used(int device, cudaStream_t side) {
@@ -120,7 +124,18 @@ class Allocator {
     const cudaStream_t main = main_of(pools, device);
     if (waiter == main && producer != main) {
       pools.unjoined.erase(producer);
-      if (pools.unjoined.empty()) release_all(pools, pools.held_main);
+      if (pools.unjoined.empty()) {
+        // The main stream is now ordered after every read: its own blocks are free; a side block
+        // becomes free for its stream once that stream next waits on the main one.
+        for (Block* b : pools.held_join)
+          if (b->stream == main) {
+            unhold(pools, b);
+            release(pools, b);
+          } else {
+            pools.held_side[b->stream].push_back(b);
+          }
+        pools.held_join.clear();
+      }
     } else if (waiter != main && producer == main) {
       auto it = pools.held_side.find(waiter);
       if (it != pools.held_side.end()) release_all(pools, it->second);
@@ -156,32 +171,45 @@ class Allocator {
   }
 
   // Keeps a freed block out of the pool while another stream may still read it (see the header).
+  // `freeing` is the calling thread's current stream: the last use the host knows of was issued there.
   bool hold(DevicePools& pools, Block* block) {
-    if (block->stream == main_of(pools, block->device)) {
-      if (pools.unjoined.empty()) return false;
-      pools.held_main.push_back(block);
+    const cudaStream_t main = main_of(pools, block->device), freeing = stream(block->device);
+    if (freeing == block->stream) {
+      // Work queued later on the block's own stream runs after everything queued there so far. A side
+      // block freed on its side stream goes straight back: the main stream reads side blocks only
+      // after joining, and their last reference is then dropped on the main stream (the case below).
+      if (freeing != main || pools.unjoined.empty()) return false;
+      pools.held_join.push_back(block);  // side streams may still read this main-stream block
     } else {
-      // Freed while its own stream is the current one: work on that stream follows in order, and the
-      // main stream reads side blocks only after joining the stream, which (re-)entered its branch
-      // with a wait on the main stream.
-      if (block->stream == stream(block->device)) return false;
-      pools.held_side[block->stream].push_back(block);
+      if (freeing != main) pools.unjoined.insert(freeing);  // it used the block: the main stream must join it
+      if (pools.unjoined.empty())
+        pools.held_side[block->stream].push_back(block);  // freed on main, nothing unjoined: wait for its stream
+      else
+        pools.held_join.push_back(block);
     }
     block->held = true;
     pools.stats.held += block->size;
     return true;
   }
 
-  void release_held(DevicePools& pools) {
+  // Every stream is idle: nothing needs holding. The calling thread's current side stream stays
+  // unjoined, since work it issues next may read main-stream blocks.
+  void release_held(DevicePools& pools, int device) {
     pools.unjoined.clear();
-    release_all(pools, pools.held_main);
+    const cudaStream_t current = stream(device);
+    if (current != main_of(pools, device)) pools.unjoined.insert(current);
+    release_all(pools, pools.held_join);
     for (auto& [side, blocks] : pools.held_side) release_all(pools, blocks);
+  }
+
+  void unhold(DevicePools& pools, Block* b) {
+    b->held = false;
+    pools.stats.held -= b->size;
   }
 
   void release_all(DevicePools& pools, std::vector<Block*>& blocks) {
     for (Block* b : blocks) {
-      b->held = false;
-      pools.stats.held -= b->size;
+      unhold(pools, b);
       release(pools, b);
     }
     blocks.clear();
@@ -230,14 +258,14 @@ class Allocator {
     }
     ++pools.stats.malloc_calls;
     pools.stats.reserved += bytes;
-    return new Block{device, stream, bytes, static_cast<char*>(p), false, small};
+    return new Block(device, stream, bytes, static_cast<char*>(p), small);
   }
 
   // Frees every cached block that is a whole segment (no neighbours: nothing else lives in it).
   void release_free_segments(DevicePools& pools, int device) {
     DeviceGuard guard(device);
     cudaDeviceSynchronize();  // blocks may still be read by queued kernels of their stream
-    release_held(pools);  // every stream is idle now
+    release_held(pools, device);  // every stream is idle now
     for (auto* pool : {&pools.small, &pools.large}) {
       for (auto it = pool->begin(); it != pool->end();) {
         Block* b = *it;

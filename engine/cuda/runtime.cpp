@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -93,7 +94,10 @@ void set_stream_slot(int device, int slot) {
 }
 
 void stream_wait(int device, int waiter, int producer) {
+  CUTTLE_CHECK(waiter >= 0 && waiter <= kMaxSideStreams && producer >= 0 && producer <= kMaxSideStreams,
+               "CUDA stream_wait: slots ", waiter, " and ", producer, " must lie in 0..", kMaxSideStreams);
   if (waiter == producer) return;
+  check_index(device);
   cudaStream_t w, p;
   cudaEvent_t ev;
   {
@@ -127,9 +131,18 @@ void synchronize(int device) {
 
 DeviceInfo device_info(int device) {
   check_index(device);
-  cudaDeviceProp p{};
-  CUTTLE_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
-  return {p.name, p.totalGlobalMem, p.major, p.minor, p.multiProcessorCount};
+  // Read once per device: cudaGetDeviceProperties is slow, and cuBLAS asks on every stream rebind.
+  static std::mutex mu;
+  static std::vector<std::unique_ptr<DeviceInfo>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.empty()) cache.resize((size_t)device_count());
+  std::unique_ptr<DeviceInfo>& info = cache[(size_t)device];
+  if (!info) {
+    cudaDeviceProp p{};
+    CUTTLE_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+    info = std::make_unique<DeviceInfo>(DeviceInfo{p.name, p.totalGlobalMem, p.major, p.minor, p.multiProcessorCount});
+  }
+  return *info;
 }
 
 DeviceGuard::DeviceGuard(int device) : prev_(0) {

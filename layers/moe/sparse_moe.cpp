@@ -193,20 +193,25 @@ std::vector<Var> SparseMoE::run_experts(const std::vector<Var>& inputs) {
       device = in.device();
       ++active;
     }
-  const int streams = device.is_cuda() ? std::min(engine::branch_streams(), active) : 0;
-  if (streams <= 1) {
+  const int streams = device.is_cuda() && active > 1 ? engine::branch_streams() : 0;
+  if (streams == 0) {
     for (size_t e = 0; e < inputs.size(); ++e)
       if (inputs[e].defined()) out[e] = (*experts_[e])(inputs[e]);
     return out;
   }
-  for (int slot = 1; slot <= streams; ++slot) engine::stream_wait(device, slot, 0);  // fork
-  int next = 0;
+  // Expert e always runs in slot 1 + e mod streams, whichever experts are active: its parameter
+  // gradients, accumulated over micro-batches, then stay on one stream.
+  auto slot_of = [streams](size_t e) { return 1 + (int)(e % (size_t)streams); };
+  std::set<int> slots;
+  for (size_t e = 0; e < inputs.size(); ++e)
+    if (inputs[e].defined()) slots.insert(slot_of(e));
+  for (int slot : slots) engine::stream_wait(device, slot, 0);  // fork
   for (size_t e = 0; e < inputs.size(); ++e) {
     if (!inputs[e].defined()) continue;
-    engine::StreamSlotGuard in_slot(device, 1 + next++ % streams);
+    engine::StreamSlotGuard in_slot(device, slot_of(e));
     out[e] = (*experts_[e])(inputs[e]);
   }
-  for (int slot = 1; slot <= streams; ++slot) engine::stream_wait(device, 0, slot);  // join
+  for (int slot : slots) engine::stream_wait(device, 0, slot);  // join
   return out;
 }
 

@@ -150,6 +150,31 @@ TEST_CASE("cuda caching allocator reuses blocks and reports out-of-memory clearl
   eng::cuda::empty_cache(0);
   CHECK(eng::cuda::allocator_stats(0).reserved <= after.reserved);
 }
+
+TEST_CASE("cuda caching allocator merges split blocks back into whole segments") {
+  if (!gpu_present()) return;
+  // 700 KiB requests share 2 MiB segments (two each, a 648 KiB tail split off): once all are freed,
+  // every segment must have merged back into one free block, which empty_cache returns to the driver.
+  eng::cuda::synchronize(0);
+  eng::cuda::empty_cache(0);
+  const auto before = eng::cuda::allocator_stats(0);
+  {
+    std::vector<Tensor> blocks;
+    for (int i = 0; i < 12; ++i) blocks.push_back(Tensor::empty({700 * 256}, DType::f32, kGpu));
+    CHECK(eng::cuda::allocator_stats(0).malloc_calls > before.malloc_calls);
+    blocks.erase(blocks.begin() + 3);  // freed out of order: merges both ways
+    blocks.erase(blocks.begin());
+  }
+  // A 1 MiB request fits a merged segment: no new cudaMalloc.
+  const int64_t mallocs = eng::cuda::allocator_stats(0).malloc_calls;
+  { Tensor t = Tensor::empty({256 * 1024}, DType::f32, kGpu); }
+  CHECK(eng::cuda::allocator_stats(0).malloc_calls == mallocs);
+  CHECK_NOTHROW(eng::cuda::empty_cache(0));
+  const auto after = eng::cuda::allocator_stats(0);
+  CHECK(after.reserved == before.reserved);
+  CHECK(after.allocated == before.allocated);
+  CHECK(after.held == 0);
+}
 #endif
 
 }
