@@ -5,7 +5,8 @@
 # and PyTorch's whole-model figures once. A variant is NAME or NAME:ENV=VALUE,...:FLAGS (flags for the
 # cuttle benchmarks, spaces as '+'), e.g.
 #   scripts/gpu_variants_check.sh build-cuda base nogemm:CUTTLE_GEMM_CONV=0: search4::--cudnn-plan-search+4
-# Rows land in $OUT/variants (or build/variants) as <variant>_{moe,cod}_<round>.tsv.
+# Rows land in $OUT/variants (or build/variants) as <variant>_{moe,cod}_<round>.tsv. ROUTING_FILE=path
+# (scripts/record_routing.sh) adds bench_moe's rows under that recorded routing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-cuda}
@@ -24,12 +25,14 @@ if command -v compute-sanitizer >/dev/null; then
     -tc="${SANITIZE:-sanitize:*}" > "$dir/sanitize.log" 2>&1 && echo "PASS memcheck ($(( $(date +%s) - start )) s)" ||
     { echo "FAIL memcheck"; tail -40 "$dir/sanitize.log"; }
 fi
+routing=()
+[ -n "${ROUTING_FILE:-}" ] && routing=(--routing-file "$ROUTING_FILE")
 run_variant() {  # name, env list, flags, round
   local envs=() flags=()
   [ -n "$2" ] && IFS=',' read -ra envs <<< "$2"
   [ -n "$3" ] && read -ra flags <<< "${3//+/ }"
   env "${envs[@]}" "$build/bin/bench_moe" --device cuda --tf32 off --warmup 3 --reps 11 "${flags[@]}" \
-    --tsv "$dir/$1_moe_$4.tsv" > "$dir/$1_moe_$4.log" 2>&1 || echo "FAIL bench_moe $1"
+    "${routing[@]}" --tsv "$dir/$1_moe_$4.tsv" > "$dir/$1_moe_$4.log" 2>&1 || echo "FAIL bench_moe $1"
   env "${envs[@]}" "$build/bin/bench_cod" --device cuda "${flags[@]}" --tsv "$dir/$1_cod_$4.tsv" \
     > "$dir/$1_cod_$4.log" 2>&1 || echo "FAIL bench_cod $1"
 }
