@@ -1,7 +1,6 @@
 #include "engine/cuda/caching_allocator.h"
 
 #include <atomic>
-#include <map>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -10,6 +9,7 @@
 
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/runtime.h"
+#include "engine/stream_hold_policy.h"
 
 namespace cuttle::engine::cuda {
 
@@ -47,10 +47,8 @@ struct BlockOrder {
 struct DevicePools {
   std::set<Block*, BlockOrder> small, large;
   AllocatorStats stats;
-  cudaStream_t main = nullptr;                                // the device's main stream, once known
-  std::set<cudaStream_t> unjoined;                            // side streams the main one has not waited on
-  std::vector<Block*> held_join;                              // waiting for the main stream to join them all
-  std::map<cudaStream_t, std::vector<Block*>> held_side;      // side blocks waiting for their stream to wait on main
+  cudaStream_t main = nullptr;  // the device's main stream, once known
+  StreamHoldPolicy holds;       // which freed blocks wait for a cross-stream wait (side streams)
 };
 
 size_t round_size(size_t n) { return (std::max<size_t>(n, 1) + kRound - 1) / kRound * kRound; }
@@ -104,7 +102,13 @@ class Allocator {
     DevicePools& pools = pools_for(block->device);
     pools.stats.allocated -= block->size;
     block->allocated = false;
-    if (hold(pools, block)) return;
+    main_of(pools, block->device);
+    // The calling thread's current stream issued the last use the host knows of.
+    if (!pools.holds.on_free(block, block->stream, stream(block->device))) {
+      block->held = true;
+      pools.stats.held += block->size;
+      return;
+    }
     release(pools, block);
   }
 
@@ -115,31 +119,16 @@ class Allocator {
 
   void side_stream_used(int device, cudaStream_t side) {
     std::lock_guard<std::mutex> lock(mu_);
-    pools_for(device).unjoined.insert(side);
+    DevicePools& pools = pools_for(device);
+    main_of(pools, device);
+    pools.holds.side_used(side);
   }
 
   void stream_waited(int device, cudaStream_t waiter, cudaStream_t producer) {
     std::lock_guard<std::mutex> lock(mu_);
     DevicePools& pools = pools_for(device);
-    const cudaStream_t main = main_of(pools, device);
-    if (waiter == main && producer != main) {
-      pools.unjoined.erase(producer);
-      if (pools.unjoined.empty()) {
-        // The main stream is now ordered after every read: its own blocks are free; a side block
-        // becomes free for its stream once that stream next waits on the main one.
-        for (Block* b : pools.held_join)
-          if (b->stream == main) {
-            unhold(pools, b);
-            release(pools, b);
-          } else {
-            pools.held_side[b->stream].push_back(b);
-          }
-        pools.held_join.clear();
-      }
-    } else if (waiter != main && producer == main) {
-      auto it = pools.held_side.find(waiter);
-      if (it != pools.held_side.end()) release_all(pools, it->second);
-    }
+    main_of(pools, device);
+    unhold_all(pools, pools.holds.on_wait(waiter, producer));
   }
 
   void empty(int device) {
@@ -166,53 +155,26 @@ class Allocator {
   }
 
   cudaStream_t main_of(DevicePools& pools, int device) {
-    if (!pools.main) pools.main = main_stream(device);
+    if (!pools.main) {
+      pools.main = main_stream(device);
+      pools.holds.set_main(pools.main);
+    }
     return pools.main;
   }
 
-  // Keeps a freed block out of the pool while another stream may still read it (see the header).
-  // `freeing` is the calling thread's current stream: the last use the host knows of was issued there.
-  bool hold(DevicePools& pools, Block* block) {
-    const cudaStream_t main = main_of(pools, block->device), freeing = stream(block->device);
-    if (freeing == block->stream) {
-      // Work queued later on the block's own stream runs after everything queued there so far. A side
-      // block freed on its side stream goes straight back: the main stream reads side blocks only
-      // after joining, and their last reference is then dropped on the main stream (the case below).
-      if (freeing != main || pools.unjoined.empty()) return false;
-      pools.held_join.push_back(block);  // side streams may still read this main-stream block
-    } else {
-      if (freeing != main) pools.unjoined.insert(freeing);  // it used the block: the main stream must join it
-      if (pools.unjoined.empty())
-        pools.held_side[block->stream].push_back(block);  // freed on main, nothing unjoined: wait for its stream
-      else
-        pools.held_join.push_back(block);
-    }
-    block->held = true;
-    pools.stats.held += block->size;
-    return true;
-  }
-
-  // Every stream is idle: nothing needs holding. The calling thread's current side stream stays
-  // unjoined, since work it issues next may read main-stream blocks.
+  // Every stream is idle: nothing needs holding (StreamHoldPolicy::on_idle).
   void release_held(DevicePools& pools, int device) {
-    pools.unjoined.clear();
-    const cudaStream_t current = stream(device);
-    if (current != main_of(pools, device)) pools.unjoined.insert(current);
-    release_all(pools, pools.held_join);
-    for (auto& [side, blocks] : pools.held_side) release_all(pools, blocks);
+    main_of(pools, device);
+    unhold_all(pools, pools.holds.on_idle(stream(device)));
   }
 
-  void unhold(DevicePools& pools, Block* b) {
-    b->held = false;
-    pools.stats.held -= b->size;
-  }
-
-  void release_all(DevicePools& pools, std::vector<Block*>& blocks) {
-    for (Block* b : blocks) {
-      unhold(pools, b);
+  void unhold_all(DevicePools& pools, const std::vector<StreamHoldPolicy::BlockId>& blocks) {
+    for (StreamHoldPolicy::BlockId id : blocks) {
+      Block* b = const_cast<Block*>(static_cast<const Block*>(id));
+      b->held = false;
+      pools.stats.held -= b->size;
       release(pools, b);
     }
-    blocks.clear();
   }
 
   // Returns a free block to its pool, merged with free neighbours of the same segment.

@@ -25,15 +25,11 @@ struct AllocatorStats {
 // with the size asked, allocated and reserved.
 void* device_alloc(size_t nbytes, int device, cudaStream_t stream);
 void device_free(void* ptr);
-// Side streams (engine/streams.h) read blocks across streams (an expert's input made on the main
+// Side streams (engine/streams.h) use blocks across streams (an expert's input made on the main
 // stream and read on its side stream, its output read back on the main stream, gradients passed
-// between slots in backward), so a freed block waits for a point that orders its reuse after those
-// reads. A block freed on its own stream while no side stream is unjoined, or a side block freed on
-// its own side stream, returns at once. Otherwise the block (and the freeing side stream, which the
-// main stream must then join) waits until the main stream has waited on every side stream used since
-// its last join; a main-stream block then returns, a side block once its stream next waits on the
-// main stream. Held bytes show in AllocatorStats::held, not in `allocated` or its peak. Without side
-// streams nothing is held. runtime.cpp reports the uses and waits.
+// between slots in backward), so a freed block may wait for a stream wait that orders its reuse after
+// those uses: the rule is engine/stream_hold_policy.h. Held bytes show in AllocatorStats::held, not in
+// `allocated` or its peak; without side streams nothing is held. runtime.cpp reports uses and waits.
 void note_side_stream_use(int device, cudaStream_t side);
 void note_stream_wait(int device, cudaStream_t waiter, cudaStream_t producer);
 // Every stream of the device is idle (after a device synchronisation): nothing needs holding.
