@@ -14,7 +14,9 @@
 // tools/bench_moe_torch.py times the same rows in PyTorch; tools/bench_compare.py joins the two --tsv files.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -26,6 +28,7 @@
 #include "apps/shipped_config.h"
 #include "autograd/functions/attention.h"
 #include "engine/error.h"
+#include "engine/op_trace.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
 #include "engine/streams.h"
@@ -324,6 +327,67 @@ std::vector<std::vector<int64_t>> recorded_routing(const std::string& path, int6
   return out;
 }
 
+// --op-counts: engine ops (on a GPU nearly one kernel each) of one forward+backward step of every
+// MoE mode at each scale under the uniform routing, and of each expert alone on its uniform
+// sub-batch, with the most frequent ops of the batched step; nothing is timed.
+int op_counts(Device d, bool quick, int64_t batch) {
+  const models::CamoXpertConfig c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
+  const Sizes s = quick ? quick_sizes() : full_sizes(c, batch);
+  const int64_t E = (int64_t)c.moe.experts.size(), k = c.moe.top_k, B = s.batch;
+  const std::vector<int64_t> uniform = uniform_routing(B, k, E, 0);
+  auto count = [](const Step& step) {
+    step();  // warm: first calls may take other paths (plan searches, lazy buffers)
+    engine::OpTrace trace;
+    step();
+    return std::map<std::string, int64_t>(trace.counts());
+  };
+  auto total = [](const std::map<std::string, int64_t>& m) {
+    int64_t n = 0;
+    for (const auto& e : m) n += e.second;
+    return n;
+  };
+  std::printf("bench_moe --op-counts: %s; engine ops per forward+backward step (training mode), batch %lld, "
+              "uniform routing\n\n", engine::describe_device(d).c_str(), (long long)B);
+  std::printf("| scale | dim  | batched | per_sample | dense_soft |");
+  for (const std::string& t : c.moe.experts) std::printf(" %s |", t.c_str());
+  std::printf("\n|-------|------|---------|------------|------------|");
+  for (size_t e = 0; e < c.moe.experts.size(); ++e) std::printf("---:|");
+  std::printf("\n");
+  std::map<std::string, int64_t> batched_ops;
+  for (size_t i = 0; i < 4; ++i) {
+    const int64_t dim = s.dims[i], map = s.maps[i], sr = c.moe.sr_ratios[i];
+    std::printf("| s%zu    | %4lld |", i + 1, (long long)dim);
+    for (layers::MoEMode m : {layers::MoEMode::batched, layers::MoEMode::per_sample, layers::MoEMode::dense_soft}) {
+      const auto ops = count(moe_step(c, dim, map, sr, B, uniform, m, d));
+      if (m == layers::MoEMode::batched && i == 0) batched_ops = ops;
+      std::printf(" %*lld |", m == layers::MoEMode::batched ? 7 : 10, (long long)total(ops));
+    }
+    for (const std::string& type : c.moe.experts) {
+      engine::Generator gen(5);
+      layers::ExpertOptions eo;
+      eo.sr_ratio = sr;
+      auto expert = layers::make_expert(type, dim, gen, eo);
+      expert->to(d);
+      expert->train();
+      const int64_t sub = (B * k + E - 1) / E;
+      const Tensor x = input({sub, dim, map, map}, d, 2), gy = input({sub, dim, map, map}, d, 3);
+      const auto ops = count([&] {
+        expert->zero_grad();
+        (*expert)(Var(x, true)).backward(gy);
+      });
+      std::printf(" %lld |", (long long)total(ops));
+    }
+    std::printf("\n");
+  }
+  std::vector<std::pair<int64_t, std::string>> top;
+  for (const auto& [name, n] : batched_ops) top.emplace_back(n, name);
+  std::sort(top.rbegin(), top.rend());
+  std::printf("\nbatched step at s1, ops by name:");
+  for (const auto& [n, name] : top) std::printf(" %s %lld,", name.c_str(), (long long)n);
+  std::printf("\n");
+  return 0;
+}
+
 int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32, const std::string& tsv_path,
             const std::string& only, const std::string& routing_file, int64_t routing_batch) {
   const models::CamoXpertConfig c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
@@ -423,6 +487,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--only", only, "run only the rows whose \"op shape\" contains this text, e.g. "
                                  "\"batched (uniform) [16,512\"");
+  bool ops = false;
+  app.add_flag("--op-counts", ops, "count the engine ops (about one kernel each on a GPU) of each MoE step and "
+                                   "expert instead of timing");
   CLI11_PARSE(app, argc, argv);
   if (quick) {
     if (!app.count("--warmup")) warmup = 1;
@@ -436,6 +503,7 @@ int main(int argc, char** argv) {
     if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
 #endif
     if (branch_streams >= 0) engine::set_branch_streams(branch_streams);
+    if (ops) return op_counts(device, quick, batch);
     return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv, only, routing_file, routing_batch);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_moe: %s\n", e.what());

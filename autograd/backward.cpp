@@ -19,6 +19,15 @@ Tensor accumulate(const Tensor& have, const Tensor& add) {
   return have.defined() ? engine::add(have, add) : add;
 }
 
+// A leaf's first gradient must be its own (the optimizer and clipping change it in place), so it is
+// cloned unless nothing else holds its storage and it spans all of it -- the usual case of a weight
+// gradient a backward function has just made, which saves a copy kernel per parameter and step.
+Tensor owned_gradient(Tensor&& g) {
+  const bool sole = g.storage().use_count() == 1 && g.is_contiguous() &&
+                    (size_t)g.numel() * engine::dtype_size(g.dtype()) == g.storage()->nbytes();
+  return sole ? std::move(g) : g.clone();
+}
+
 // Counts, for every node reachable from the roots, how many edges lead into it.
 std::unordered_map<Node*, int> count_dependencies(const std::vector<Node*>& roots) {
   std::unordered_map<Node*, int> deps;
@@ -138,7 +147,7 @@ void backward(const std::vector<Var>& roots, const std::vector<Tensor>& grads, b
         // Leaves own their gradient: never alias a tensor another input or node may hold.
         int& made_in = leaf_slots[e.leaf.get()];
         if (e.leaf->grad.defined()) engine::stream_wait(dev, slot, made_in);
-        e.leaf->grad = e.leaf->grad.defined() ? engine::add(e.leaf->grad, gin[i]) : gin[i].clone();
+        e.leaf->grad = e.leaf->grad.defined() ? engine::add(e.leaf->grad, gin[i]) : owned_gradient(std::move(gin[i]));
         made_in = slot;
       } else if (e.node) {
         Node* m = e.node.get();

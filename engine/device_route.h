@@ -1,6 +1,8 @@
 // Defines CUTTLE_ROUTE_CUDA, the first line of every op: when an operand lives on a GPU (and the
 // build has the CUDA backend) the op forwards to its CUDA kernel; otherwise the CPU kernel runs.
+// Either way the op is counted in an active OpTrace (engine/op_trace.h).
 #pragma once
+#include "engine/op_trace.h"
 #include "engine/tensor.h"
 
 namespace cuttle::engine {
@@ -28,10 +30,11 @@ Device common_device(const char* op, const Tensor& first, const Rest&... rest) {
 
 #ifdef CUTTLE_WITH_CUDA
 #define CUTTLE_ROUTE_CUDA(op, call, ...)                            \
+  ::cuttle::engine::OpScope cuttle_op_scope_(op);                   \
   if (::cuttle::engine::any_cuda(__VA_ARGS__)) {                    \
     ::cuttle::engine::common_device(op, __VA_ARGS__);               \
     return call;                                                    \
   }
 #else
-#define CUTTLE_ROUTE_CUDA(op, call, ...)
+#define CUTTLE_ROUTE_CUDA(op, call, ...) ::cuttle::engine::OpScope cuttle_op_scope_(op);
 #endif

@@ -1,5 +1,7 @@
 #include "engine/tensor.h"
 
+#include "engine/op_trace.h"
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -246,6 +248,7 @@ void Tensor::copy_(const Tensor& src) {
   CUTTLE_CHECK(defined() && src.defined(), "copy_: undefined tensor");
   Shape b = broadcast_shapes(src.shape(), shape_, "copy_");
   CUTTLE_CHECK(b == shape_, "copy_: source ", src.str(), " does not broadcast to destination ", str());
+  OpScope op_scope("copy");
   if (device().is_cuda() || src.device().is_cuda()) {
 #ifdef CUTTLE_WITH_CUDA
     cuda::copy(*this, src);
@@ -301,6 +304,7 @@ Tensor Tensor::to(Device dev) const {
 }
 
 void Tensor::fill_(double value) {
+  OpScope op_scope("fill");
   if (device().is_cuda()) {
 #ifdef CUTTLE_WITH_CUDA
     cuda::fill(*this, value);

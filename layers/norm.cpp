@@ -31,10 +31,7 @@ Var BatchNorm2d::run(const Var& x, bool relu) {
   auto norm = relu ? autograd::batch_norm_relu : autograd::batch_norm;
   if (!opts_.track_running_stats) return norm(x, weight, bias, Tensor(), Tensor(), true, opts_.momentum, opts_.eps);
   Var y = norm(x, weight, bias, running_mean(), running_var(), is_training(), opts_.momentum, opts_.eps);
-  if (is_training()) {
-    Tensor& n = num_batches_tracked();
-    n.copy_(engine::binary_scalar(engine::BinaryOp::add, n, 1.0));  // stays on the buffer's device
-  }
+  if (is_training()) engine::add_scalar_(num_batches_tracked(), 1);  // one launch on a GPU: every BN, every step
   return y;
 }
 

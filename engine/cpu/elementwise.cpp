@@ -258,4 +258,14 @@ void mul_scalar_(Tensor& a, double s) {
   });
 }
 
+void add_scalar_(Tensor& a, double t) {
+  CUTTLE_ROUTE_CUDA("add_scalar_", cuda::add_scalar_(a, t), a);
+  cpu::require_cpu("add_scalar_", a);
+  dispatch_numeric(a.dtype(), "add_scalar_", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T tv = static_cast<T>(t);
+    unary_loop<T, T>(a, a, [tv](T x) { return static_cast<T>(x + tv); });
+  });
+}
+
 }  // namespace cuttle::engine

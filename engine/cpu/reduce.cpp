@@ -11,6 +11,8 @@
 #include "engine/cuda/reduce.h"
 #endif
 #include "engine/ops/reduce.h"
+
+#include "engine/op_trace.h"
 #include "engine/parallel.h"
 
 namespace cuttle::engine {
@@ -58,9 +60,10 @@ Tensor reduce_on_gpu(cuda::RowReduce kind, const Tensor& x, const Axes& axes, bo
   return cuda::reduce_rows(kind, v.rows, v.outer, v.inner).reshape(v.out_shape);
 }
 #define CUTTLE_REDUCE_ON_GPU(kind, op) \
+  OpScope op_scope(op);                \
   if (x.device().is_cuda()) return reduce_on_gpu(cuda::RowReduce::kind, x, axes, keepdim, op);
 #else
-#define CUTTLE_REDUCE_ON_GPU(kind, op)
+#define CUTTLE_REDUCE_ON_GPU(kind, op) OpScope op_scope(op);
 #endif
 
 template <typename Acc, typename T, typename Fn>
@@ -159,6 +162,7 @@ Tensor amin(const Tensor& x, const Axes& axes, bool keepdim) {
 }
 
 Tensor var(const Tensor& x, const Axes& axes, int64_t correction, bool keepdim) {
+  OpScope op_scope("var");
 #ifdef CUTTLE_WITH_CUDA
   if (x.defined() && x.device().is_cuda()) {
     RowView v = as_rows(x, axes, keepdim, "var");
@@ -182,6 +186,7 @@ Tensor var(const Tensor& x, const Axes& axes, int64_t correction, bool keepdim) 
 Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) {
   const int a = normalize_axis(axis, x.dim(), "argmax");
   CUTTLE_CHECK(x.size(a) > 0, "argmax: axis ", a, " of ", x.str(), " is empty");
+  OpScope op_scope("argmax");
 #ifdef CUTTLE_WITH_CUDA
   if (x.device().is_cuda()) {
     RowView v = as_rows(x, {a}, keepdim, "argmax");

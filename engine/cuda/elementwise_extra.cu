@@ -1,4 +1,4 @@
-// CUDA clamp, clamp_backward, where, add_ and mul_scalar_ (engine/cuda/elementwise_extra.h): one
+// CUDA clamp, clamp_backward, where, add_, mul_scalar_ and add_scalar_ (engine/cuda/elementwise_extra.h): one
 // strided grid-stride kernel; each op is a small functor over the operands' element offsets.
 #include "engine/cuda/elementwise_extra.h"
 #include "engine/cuda/kernel_loops.cuh"
@@ -70,6 +70,13 @@ struct ScaleFn {
   __device__ void operator()(const int64_t* o) const { a[o[0]] = static_cast<T>(a[o[0]] * s); }
 };
 
+template <typename T>
+struct ShiftFn {
+  T* a;
+  T t;
+  __device__ void operator()(const int64_t* o) const { a[o[0]] = static_cast<T>(a[o[0]] + t); }
+};
+
 }  // namespace
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
@@ -123,6 +130,15 @@ void mul_scalar_(Tensor& a, double s) {
   dispatch_numeric(a.dtype(), "mul_scalar_", [&](auto tag) {
     using T = typename decltype(tag)::type;
     launch<1>(a.shape(), st, a.device(), ScaleFn<T>{a.data<T>(), (T)s}, "mul_scalar_");
+  });
+}
+
+void add_scalar_(Tensor& a, double t) {
+  const Shape sa = a.strides();
+  const Shape* st[1] = {&sa};
+  dispatch_numeric(a.dtype(), "add_scalar_", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    launch<1>(a.shape(), st, a.device(), ShiftFn<T>{a.data<T>(), (T)t}, "add_scalar_");
   });
 }
 

@@ -13,5 +13,6 @@ Tensor clamp_backward(const Tensor& grad, const Tensor& x, double lo, double hi)
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, const Shape& out_shape);
 void add_(Tensor& a, const Tensor& b, double alpha);
 void mul_scalar_(Tensor& a, double s);
+void add_scalar_(Tensor& a, double t);
 
 }  // namespace cuttle::engine::cuda

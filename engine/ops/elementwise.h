@@ -43,8 +43,9 @@ Tensor clamp_backward(const Tensor& grad, const Tensor& x, double lo, double hi)
 // cond ? a : b, broadcasting all three; cond is bool (or any dtype, non-zero = true).
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 
-// In place: a += alpha * b (b broadcasts to a), a *= s, a = a * s + t.
+// In place: a += alpha * b (b broadcasts to a), a *= s, a += t.
 void add_(Tensor& a, const Tensor& b, double alpha = 1.0);
 void mul_scalar_(Tensor& a, double s);
+void add_scalar_(Tensor& a, double t);
 
 }  // namespace cuttle::engine

@@ -91,6 +91,12 @@ TEST_CASE("in-place updates") {
   CHECK(a.to_vector<float>() == std::vector<float>{1.5f, 2.0f, 1.5f, 2.0f});
   eng::mul_scalar_(a, 2);
   CHECK(a.to_vector<float>() == std::vector<float>{3, 4, 3, 4});
+  eng::add_scalar_(a, -0.5);
+  CHECK(a.to_vector<float>() == std::vector<float>{2.5f, 3.5f, 2.5f, 3.5f});
+  Tensor n = Tensor::zeros({}, DType::i64);  // BatchNorm's num_batches_tracked
+  eng::add_scalar_(n, 1);
+  eng::add_scalar_(n, 1);
+  CHECK(n.item() == 2);
 }
 
 }

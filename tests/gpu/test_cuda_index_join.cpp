@@ -1,5 +1,5 @@
 // GPU tests (suite "gpu"): topk, argmax, var, the indexing ops, the joins and pads, and the remaining
-// element-wise ops (clamp, where, add_, mul_scalar_) on CUDA against the CPU backend, with poisoned
+// element-wise ops (clamp, where, add_, mul_scalar_, add_scalar_) on CUDA against the CPU backend, with poisoned
 // outputs, odd sizes and strided inputs. "sanitize: " cases use small shapes.
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
@@ -204,7 +204,7 @@ TEST_CASE("sanitize: cuda concat stack split and pad match the CPU") {
   CHECK(same(eng::pad(on_gpu(i), {1, 1, 1, 1}, M::reflect), eng::pad(i, {1, 1, 1, 1}, M::reflect)));
 }
 
-TEST_CASE("sanitize: cuda clamp where add_ and mul_scalar_ match the CPU") {
+TEST_CASE("sanitize: cuda clamp where add_ mul_scalar_ and add_scalar_ match the CPU") {
   if (!gpu_present()) return;
   Poison poison;
   for (DType dt : {DType::f32, DType::f64}) {
@@ -225,7 +225,13 @@ TEST_CASE("sanitize: cuda clamp where add_ and mul_scalar_ match the CPU") {
     eng::mul_scalar_(ref, -1.7);
     eng::mul_scalar_(got, -1.7);
     CHECK(rel_err(got, ref) <= (dt == DType::f32 ? 1e-6 : 1e-15));
+    eng::add_scalar_(ref, 0.25);
+    eng::add_scalar_(got, 0.25);
+    CHECK(rel_err(got, ref) <= (dt == DType::f32 ? 1e-6 : 1e-15));
   }
+  Tensor count = on_gpu(Tensor::zeros({}, DType::i64));
+  for (int i = 0; i < 3; ++i) eng::add_scalar_(count, 1);
+  CHECK(count.to(kCpu).item() == 3);
   Tensor iv = Tensor::arange(10);
   Tensor ig = on_gpu(iv);
   eng::add_(ig, on_gpu(Tensor::arange(10)), 2.0);

@@ -1,0 +1,41 @@
+// Defines the op trace, a development tool: while an OpTrace lives on a thread, every engine op that
+// thread runs (the ops routed by CUTTLE_ROUTE_CUDA, reductions, copies and fills) is counted by name,
+// whichever device runs it. On a GPU nearly every op is one kernel launch (a few launch more: a
+// contiguous copy of an input, two-pass reductions), so the counts show where a layer's kernels go and
+// where fusion would pay (bench_moe --op-counts), even on a CPU-only machine.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace cuttle::engine {
+
+class OpTrace {
+ public:
+  OpTrace();   // starts counting on this thread (traces nest: the inner one counts meanwhile)
+  ~OpTrace();  // stops, and hands the counts to the enclosing trace if any
+  OpTrace(const OpTrace&) = delete;
+  OpTrace& operator=(const OpTrace&) = delete;
+
+  const std::map<std::string, int64_t>& counts() const { return counts_; }
+  int64_t total() const;
+
+ private:
+  friend class OpScope;
+  std::map<std::string, int64_t> counts_;
+  OpTrace* outer_;
+};
+
+// Marks the run of one engine op (declared at the top of the op, alive until it returns): counted
+// in the thread's active trace unless another op is running on the thread already, since ops an op
+// calls (a copy inside a CPU kernel, the batch norm inside CPU batch_norm_relu) are its own business.
+// A thread-local check when no trace is active.
+class OpScope {
+ public:
+  explicit OpScope(const char* name);
+  ~OpScope();
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+};
+
+}  // namespace cuttle::engine
