@@ -7,6 +7,7 @@
 #include "autograd/functions/elementwise.h"
 #include "autograd/functions/index.h"
 #include "autograd/functions/join.h"
+#include "autograd/functions/moe_combine.h"
 #include "autograd/functions/pool.h"
 #include "autograd/functions/reduce.h"
 #include "autograd/functions/softmax.h"
@@ -14,6 +15,7 @@
 #include "autograd/grad_mode.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
+#include "engine/ops/moe_combine.h"
 #include "engine/streams.h"
 
 namespace cuttle::layers {
@@ -39,7 +41,8 @@ SparseMoE::SparseMoE(int64_t dim, std::vector<std::shared_ptr<UnaryModule>> expe
                      engine::Generator& gen)
     : opts_(opts), experts_(std::move(experts)) {
   const int64_t E = (int64_t)experts_.size();
-  CUTTLE_CHECK(E >= 1, "SparseMoE: no experts");
+  CUTTLE_CHECK(E >= 1 && E <= engine::kMaxCombineInputs, "SparseMoE: ", E, " experts (1..", engine::kMaxCombineInputs,
+               " supported)");
   CUTTLE_CHECK(opts.top_k >= 1 && opts.top_k <= E, "SparseMoE: top_k ", opts.top_k, " must be in [1, ", E, "]");
   CUTTLE_CHECK(opts.logit_clamp > 0, "SparseMoE: logit_clamp must be positive");
   router_ = register_module("router", std::make_shared<Linear>(dim, E, gen));
@@ -151,37 +154,43 @@ Var SparseMoE::forward(const Var& x) {
 Var SparseMoE::combine_batched(const Var& x, const Tensor& indices, const Var& weights) {
   const int64_t B = x.size(0), k = opts_.top_k, E = num_experts();
   const std::vector<moe::ExpertAssignment> assigned = moe::assign_experts(indices, E);
-  Var flat_w = ag::reshape(weights, {B * k});
-  // Every expert's sample ids, then every expert's slot numbers, in one upload.
+  // Every expert's sample ids, then the combination table (engine/ops/moe_combine.h: per sample, its
+  // experts by increasing index), in one upload.
   std::vector<int64_t> lists;
   for (const moe::ExpertAssignment& a : assigned) lists.insert(lists.end(), a.samples.begin(), a.samples.end());
-  for (const moe::ExpertAssignment& a : assigned) lists.insert(lists.end(), a.flat_slots.begin(), a.flat_slots.end());
+  std::vector<std::vector<int64_t>> entries((size_t)B);
+  int64_t active = 0;
+  for (const moe::ExpertAssignment& a : assigned) {
+    if (a.samples.empty()) continue;
+    for (size_t p = 0; p < a.samples.size(); ++p)
+      entries[(size_t)a.samples[p]].insert(entries[(size_t)a.samples[p]].end(),
+                                           {a.samples[p], active, (int64_t)p, a.flat_slots[p]});
+    ++active;
+  }
+  for (const std::vector<int64_t>& e : entries) lists.insert(lists.end(), e.begin(), e.end());
   const Tensor all_ids = ids_tensor(lists, x.device());
+  const Tensor table = all_ids.slice(0, B * k, 5 * B * k).reshape({B * k, 4});
   // Dispatch first, then every expert, then the combination: the experts' work (and, newest first,
   // their backward) issues back to back, so side streams can overlap it.
-  std::vector<Tensor> ids(E);
-  std::vector<Var> inputs(E), w(E);
+  std::vector<Var> inputs(E);
   int64_t offset = 0;
   for (int64_t e = 0; e < E; ++e) {
     const int64_t n = (int64_t)assigned[(size_t)e].samples.size();
     if (n == 0) continue;  // not run: its parameters get no gradient at all
-    ids[e] = all_ids.slice(0, offset, offset + n);
-    const Tensor slots = all_ids.slice(0, B * k + offset, B * k + offset + n);
+    // Sample numbers built here from the host's routing, in range by construction: no range check
+    // on the device (a round trip per op). The expert itself runs outside the vouch.
+    engine::IndicesVouched built_here;
+    inputs[e] = ag::index_select(x, 0, all_ids.slice(0, offset, offset + n));
     offset += n;
-    // Sample and slot numbers built here from the host's routing, in range by construction: no
-    // range check on the device (a round trip per op). The expert itself runs outside the vouch.
-    engine::IndicesVouched built_here;
-    inputs[e] = ag::index_select(x, 0, ids[e]);
-    w[e] = ag::reshape(ag::index_select(flat_w, 0, slots), {n, 1, 1, 1});
   }
-  const std::vector<Var> ys = run_experts(inputs);
-  Var out(Tensor::zeros(x.shape(), x.dtype(), x.device()));
-  for (int64_t e = 0; e < E; ++e) {
-    if (!ys[e].defined()) continue;
-    engine::IndicesVouched built_here;
-    out = ag::index_add(out, 0, ids[e], ag::mul(ys[e], w[e]));
-  }
-  return out;
+  return combine(run_experts(inputs), ag::reshape(weights, {B * k}), table, B);
+}
+
+Var SparseMoE::combine(const std::vector<Var>& ys, const Var& flat_weights, const Tensor& table, int64_t B) {
+  std::vector<Var> ran;
+  for (const Var& y : ys)
+    if (y.defined()) ran.push_back(ag::contiguous(y));
+  return ag::moe_combine(ran, flat_weights, table, B);
 }
 
 std::vector<Var> SparseMoE::run_experts(const std::vector<Var>& inputs) {
@@ -234,15 +243,14 @@ Var SparseMoE::combine_per_sample(const Var& x, const Tensor& indices, const Var
 }
 
 Var SparseMoE::combine_dense(const Var& x, const Var& expert_weights) {
-  const int64_t B = x.size(0);
-  const std::vector<Var> ys = run_experts(std::vector<Var>(experts_.size(), x));
-  Var out;
-  for (size_t e = 0; e < experts_.size(); ++e) {
-    Var w = ag::reshape(ag::slice(expert_weights, 1, (int64_t)e, (int64_t)e + 1), {B, 1, 1, 1});
-    Var term = ag::mul(ys[e], w);
-    out = out.defined() ? ag::add(out, term) : term;
-  }
-  return out;
+  const int64_t B = x.size(0), E = num_experts();
+  // Every expert ran on every sample: sample b's row of expert e is row b, its weight [b, e].
+  std::vector<int64_t> table;
+  table.reserve((size_t)(4 * B * E));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t e = 0; e < E; ++e) table.insert(table.end(), {b, e, b, b * E + e});
+  const Tensor t = ids_tensor(table, x.device()).reshape({B * E, 4});
+  return combine(run_experts(std::vector<Var>(experts_.size(), x)), ag::reshape(expert_weights, {B * E}), t, B);
 }
 
 void SparseMoE::record_stats(const Tensor& host_indices, const Tensor& indices, const Tensor& weights) {

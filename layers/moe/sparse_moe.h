@@ -84,6 +84,9 @@ class SparseMoE : public UnaryModule {
   Var combine_batched(const Var& x, const Tensor& indices, const Var& weights);
   Var combine_per_sample(const Var& x, const Tensor& indices, const Var& weights);
   Var combine_dense(const Var& x, const Var& expert_weights);  // [B, E] weights
+  // out[b] = sum of b's weighted expert rows (engine/ops/moe_combine.h); ys: every expert's output,
+  // undefined for those that did not run (the table numbers the others in order).
+  Var combine(const std::vector<Var>& ys, const Var& flat_weights, const Tensor& table, int64_t B);
   // Runs expert e on inputs[e] (skipped where undefined), each expert in its own stream slot when
   // engine::branch_streams() > 0 and the inputs are on the GPU (engine/streams.h): forked from the
   // main stream after the inputs are made, joined back before the outputs are combined.

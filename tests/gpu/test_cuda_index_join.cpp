@@ -4,6 +4,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
 #include "engine/ops/join.h"
+#include "engine/ops/moe_combine.h"
 #include "engine/ops/reduce.h"
 #include "tests/gpu/gpu_test_util.h"
 
@@ -240,4 +241,50 @@ TEST_CASE("sanitize: cuda clamp where add_ mul_scalar_ and add_scalar_ match the
   CHECK(same(eng::clamp(ig, 10, 50), eng::clamp(ig.to(kCpu), 10, 50)));
 }
 
+TEST_CASE("sanitize: cuda moe_combine and its backward match the CPU") {
+  if (!gpu_present()) return;
+  Poison poison;
+  // B = 7 samples, k = 2 of E = 4 experts (expert 3 unused: three outputs), per-sample pairs drawn
+  // deterministically; rows of 1, 33 and 3x7x7 elements (not multiples of the block).
+  const int64_t B = 7, k = 2;
+  const std::vector<std::vector<int64_t>> pairs = {{0, 1}, {2, 0}, {1, 2}, {0, 2}, {2, 1}, {1, 0}, {0, 2}};
+  std::vector<std::vector<int64_t>> samples(3), slots(3);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < k; ++j) {
+      samples[(size_t)pairs[(size_t)b][(size_t)j]].push_back(b);
+      slots[(size_t)pairs[(size_t)b][(size_t)j]].push_back(b * k + j);
+    }
+  std::vector<int64_t> t;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t e = 0; e < 3; ++e)
+      for (size_t p = 0; p < samples[(size_t)e].size(); ++p)
+        if (samples[(size_t)e][p] == b) t.insert(t.end(), {b, e, (int64_t)p, slots[(size_t)e][p]});
+  const Tensor table = Tensor::from_vector<int64_t>(t, {B * k, 4});
+  for (DType dt : {DType::f32, DType::f64})
+    for (const Shape& rest : {Shape{1}, Shape{33}, Shape{3, 7, 7}}) {
+      INFO(eng::dtype_name(dt), " ", eng::shape_str(rest));
+      std::vector<Tensor> ys, gys;
+      for (int64_t e = 0; e < 3; ++e) {
+        Shape s{(int64_t)samples[(size_t)e].size()};
+        s.insert(s.end(), rest.begin(), rest.end());
+        ys.push_back(randn(s, 730 + e, dt));
+        gys.push_back(on_gpu(ys.back()));
+      }
+      Shape gs{B};
+      gs.insert(gs.end(), rest.begin(), rest.end());
+      const Tensor w = randn({B * k}, 734, dt), g = randn(gs, 735, dt);
+      const double tol = dt == DType::f32 ? 1e-6 : 1e-14;
+      CHECK(rel_err(eng::moe_combine(gys, on_gpu(w), on_gpu(table), B), eng::moe_combine(ys, w, table, B)) <= tol);
+      const eng::MoECombineGrads ref = eng::moe_combine_backward(g, ys, w, table, true, true);
+      const eng::MoECombineGrads got = eng::moe_combine_backward(on_gpu(g), gys, on_gpu(w), on_gpu(table), true, true);
+      REQUIRE(got.ys.size() == 3);
+      for (size_t e = 0; e < 3; ++e) CHECK(rel_err(got.ys[e], ref.ys[e]) <= tol);
+      CHECK(rel_err(got.weights, ref.weights) <= tol);
+      const eng::MoECombineGrads only_w = eng::moe_combine_backward(on_gpu(g), gys, on_gpu(w), on_gpu(table), false, true);
+      CHECK(only_w.ys.empty());
+      CHECK(same(only_w.weights, got.weights));
+    }
 }
+
+}
+

@@ -1,0 +1,122 @@
+// CUDA kernels of the mixture-of-experts combination (engine/cuda/moe_combine.h). The expert outputs'
+// addresses travel by value in the launch (at most kMaxCombineInputs), so no pointer table is uploaded.
+// Forward: a grid-stride loop over the output, each element summing its sample's k weighted rows in
+// table order. Backward: every expert row's gradient in one grid-stride loop (each written once), and
+// every weight's gradient as one block's dot product of its row with the output gradient (fixed
+// reduction tree: deterministic).
+#include "engine/cuda/kernel_loops.cuh"
+#include "engine/cuda/moe_combine.h"
+#include "engine/cuda/warp_reduce.cuh"
+#include "engine/dispatch.h"
+
+namespace cuttle::engine::cuda {
+
+namespace {
+
+template <typename T>
+struct Rows {
+  T* p[kMaxCombineInputs];
+};
+
+template <typename T>
+Rows<T> rows_of(const std::vector<Tensor>& ts) {
+  Rows<T> r{};
+  for (size_t i = 0; i < ts.size(); ++i) r.p[i] = const_cast<T*>(ts[i].data<T>());
+  return r;
+}
+
+// table rows: (b, i, p, j)
+template <typename T>
+__global__ void combine_fwd(Rows<T> ys, const T* __restrict__ w, const int64_t* __restrict__ table, T* __restrict__ out,
+                            int64_t total, int64_t inner, int k) {
+  CUTTLE_KERNEL_LOOP(o, total) {
+    const int64_t b = o / inner, x = o - b * inner;
+    T acc = T(0);
+    for (int s = 0; s < k; ++s) {
+      const int64_t* t = table + 4 * (b * k + s);
+      acc += ys.p[t[1]][t[2] * inner + x] * w[t[3]];
+    }
+    out[o] = acc;
+  }
+}
+
+template <typename T>
+__global__ void combine_bwd_rows(Rows<T> gys, const T* __restrict__ w, const int64_t* __restrict__ table,
+                                 const T* __restrict__ gout, int64_t total, int64_t inner) {
+  CUTTLE_KERNEL_LOOP(r, total) {
+    const int64_t e = r / inner, x = r - e * inner;
+    const int64_t* t = table + 4 * e;
+    gys.p[t[1]][t[2] * inner + x] = gout[t[0] * inner + x] * w[t[3]];
+  }
+}
+
+// One block per table entry: grad w[j] = <gout[b], ys[i][p]>, summed in double.
+template <typename T>
+__global__ void combine_bwd_weights(Rows<T> ys, const int64_t* __restrict__ table, const T* __restrict__ gout,
+                                    T* __restrict__ gw, int64_t entries, int64_t inner) {
+  __shared__ double partial[kThreads / 32];
+  for (int64_t e = blockIdx.x; e < entries; e += gridDim.x) {
+    const int64_t* t = table + 4 * e;
+    const T* g = gout + t[0] * inner;
+    const T* y = ys.p[t[1]] + t[2] * inner;
+    double acc = 0;
+    for (int64_t x = threadIdx.x; x < inner; x += blockDim.x) acc += (double)g[x] * (double)y[x];
+    acc = warp_sum_to_lane0(acc);
+    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = acc;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+      double v = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0.0;
+      v = warp_sum_to_lane0(v);
+      if (threadIdx.x == 0) gw[t[3]] = static_cast<T>(v);
+    }
+    __syncthreads();  // partial is reused by the next entry
+  }
+}
+
+}  // namespace
+
+Tensor moe_combine(const std::vector<Tensor>& ys, const Tensor& weights, const Tensor& table, int64_t B, int64_t inner) {
+  Shape shape{B};
+  shape.insert(shape.end(), ys[0].shape().begin() + 1, ys[0].shape().end());
+  Tensor out = Tensor::empty(shape, weights.dtype(), weights.device());
+  const int64_t total = B * inner;
+  if (total == 0) return out;
+  const int k = (int)(table.size(0) / B);
+  DeviceGuard guard(weights.device().index);
+  dispatch_float(weights.dtype(), "moe_combine", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    combine_fwd<T><<<blocks_for(total), kThreads, 0, stream_of(weights)>>>(
+        rows_of<T>(ys), weights.data<T>(), table.data<int64_t>(), out.data<T>(), total, inner, k);
+    CUTTLE_CUDA_CHECK_LAUNCH("moe_combine");
+  });
+  return out;
+}
+
+MoECombineGrads moe_combine_backward(const Tensor& grad_out, const std::vector<Tensor>& ys, const Tensor& weights,
+                                     const Tensor& table, int64_t inner, bool need_ys, bool need_weights) {
+  MoECombineGrads out;
+  const int64_t entries = table.size(0);
+  DeviceGuard guard(weights.device().index);
+  dispatch_float(weights.dtype(), "moe_combine_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (need_ys) {
+      for (const Tensor& y : ys) out.ys.push_back(Tensor::empty(y.shape(), y.dtype(), y.device()));
+      if (entries * inner > 0) {
+        combine_bwd_rows<T><<<blocks_for(entries * inner), kThreads, 0, stream_of(weights)>>>(
+            rows_of<T>(out.ys), weights.data<T>(), table.data<int64_t>(), grad_out.data<T>(), entries * inner, inner);
+        CUTTLE_CUDA_CHECK_LAUNCH("moe_combine_backward (rows)");
+      }
+    }
+    if (need_weights) {
+      out.weights = Tensor::zeros(weights.shape(), weights.dtype(), weights.device());
+      if (entries > 0) {
+        combine_bwd_weights<T><<<grid_for(entries, 1), kThreads, 0, stream_of(weights)>>>(
+            rows_of<T>(ys), table.data<int64_t>(), grad_out.data<T>(), out.weights.data<T>(), entries, inner);
+        CUTTLE_CUDA_CHECK_LAUNCH("moe_combine_backward (weights)");
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace cuttle::engine::cuda
