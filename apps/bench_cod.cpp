@@ -4,7 +4,10 @@
 // tools/bench_cod_torch.py times the PyTorch twin with the same rows; --tsv writes cuttle's rows for it.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -16,6 +19,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/optim/adamw.h"
 #include "autograd/optim/clip_grad.h"
+#include "engine/op_trace.h"
 #include "engine/random.h"
 #include "engine/streams.h"
 #include "engine/system_info.h"
@@ -53,6 +57,28 @@ std::pair<Tensor, Tensor> make_batch(int64_t batch, int64_t size, engine::Device
       }
   Tensor masks = Tensor::from_vector(m, {batch, 1, size, size});
   return {images.to(device), masks.to(device)};
+}
+
+// Runs `call` once to warm up, then once under an OpTrace, and prints the op count and the ops by
+// frequency.
+void print_op_counts(const char* what, int64_t batch, const std::function<void()>& call) {
+  call();
+  std::map<std::string, int64_t> counts;
+  {
+    engine::OpTrace trace;
+    call();
+    counts = trace.counts();
+  }
+  std::vector<std::pair<int64_t, std::string>> top;
+  int64_t total = 0;
+  for (const auto& [name, n] : counts) {
+    top.emplace_back(n, name);
+    total += n;
+  }
+  std::sort(top.rbegin(), top.rend());
+  std::printf("%s, batch %lld: %lld engine ops:", what, (long long)batch, (long long)total);
+  for (const auto& [n, name] : top) std::printf(" %s %lld,", name.c_str(), (long long)n);
+  std::printf("\n");
 }
 
 }  // namespace
@@ -94,6 +120,9 @@ int main(int argc, char** argv) {
   app.add_flag("--skip-train", skip_train, "time inference only");
   app.add_flag("--skip-infer", skip_infer, "time the training step only");
   app.add_option("--tsv", tsv_path, "write the rows here (for tools/bench_cod_torch.py --cuttle)");
+  bool op_counts = false;
+  app.add_flag("--op-counts", op_counts, "count the engine ops (about one kernel each on a GPU) of one training "
+                                         "step and one inference instead of timing");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -135,20 +164,28 @@ int main(int argc, char** argv) {
           opt.step();
           opt.zero_grad();
         };
-        // The first step allocates the optimizer moments (not part of the peak reset below) and makes the
-        // cuDNN choices: its time shows what a cold start costs (cudnnFind when benchmarking).
-        const bench::Timing first = bench::time_it(step, 0, 1, device, /*wall=*/true);
-        std::printf("first training step (batch %lld): %.0f ms\n", (long long)batch, first.median_ms);
-        engine::reset_peak_memory(device);
-        // Wall time, the device drained after each call: a training step also reads its loss and gradient
-        // norm, as train_cod's does, so host and device work both count.
-        const bench::Timing t = bench::time_it(step, warmup, reps, device, /*wall=*/true);
-        rows.push_back({"train", batch, t, engine::memory_stats(device).value("peak_mib", 0.0)});
+        if (op_counts) {
+          print_op_counts("training step", batch, step);
+        } else {
+          // The first step allocates the optimizer moments (not part of the peak reset below) and makes
+          // the cuDNN choices: its time shows what a cold start costs (cudnnFind when benchmarking).
+          const bench::Timing first = bench::time_it(step, 0, 1, device, /*wall=*/true);
+          std::printf("first training step (batch %lld): %.0f ms\n", (long long)batch, first.median_ms);
+          engine::reset_peak_memory(device);
+          // Wall time, the device drained after each call: a training step also reads its loss and
+          // gradient norm, as train_cod's does, so host and device work both count.
+          const bench::Timing t = bench::time_it(step, warmup, reps, device, /*wall=*/true);
+          rows.push_back({"train", batch, t, engine::memory_stats(device).value("peak_mib", 0.0)});
+        }
       }
       if (!skip_infer) {
         model->eval();
         autograd::NoGradGuard no_grad;
         auto infer = [&] { (void)autograd::sigmoid(model->forward(autograd::Var(images)).logits).data(); };
+        if (op_counts) {
+          print_op_counts("inference", batch, infer);
+          continue;  // the last pass of this batch
+        }
         engine::reset_peak_memory(device);
         const bench::Timing t = bench::time_it(infer, warmup, reps, device, /*wall=*/true);
         rows.push_back({"infer", batch, t, engine::memory_stats(device).value("peak_mib", 0.0)});

@@ -96,11 +96,23 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 namespace {
 // A 0-d operand on the tensor's own device, so scalar ops route like tensor ops.
 Tensor scalar_like(double s, const Tensor& a) { return Tensor::full({}, s, a.dtype(), a.device()); }
+
+// a op s (s op a when scalar_first), one op: a contiguous GPU tensor takes s by value in the kernel,
+// elsewhere s becomes a 0-d tensor of a's dtype (a fill, counted inside this op).
+Tensor with_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first) {
+  CUTTLE_CHECK(a.defined(), binary_op_name(op), ": undefined tensor");
+  OpScope op_scope(binary_op_name(op));
+#ifdef CUTTLE_WITH_CUDA
+  if (a.device().is_cuda() && a.is_contiguous() && a.dtype() != DType::boolean) return cuda::binary_scalar(op, a, s, scalar_first);
+#endif
+  return scalar_first ? binary(op, scalar_like(s, a), a) : binary(op, a, scalar_like(s, a));
+}
+
 }  // namespace
 
-Tensor binary_scalar(BinaryOp op, const Tensor& a, double s) { return binary(op, a, scalar_like(s, a)); }
-Tensor rsub_scalar(double s, const Tensor& a) { return binary(BinaryOp::sub, scalar_like(s, a), a); }
-Tensor rdiv_scalar(double s, const Tensor& a) { return binary(BinaryOp::div, scalar_like(s, a), a); }
+Tensor binary_scalar(BinaryOp op, const Tensor& a, double s) { return with_scalar(op, a, s, false); }
+Tensor rsub_scalar(double s, const Tensor& a) { return with_scalar(BinaryOp::sub, a, s, true); }
+Tensor rdiv_scalar(double s, const Tensor& a) { return with_scalar(BinaryOp::div, a, s, true); }
 
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   cpu::require_same_dtype("compare", a, b);
@@ -115,7 +127,14 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor compare_scalar(CompareOp op, const Tensor& a, double s) { return compare(op, a, scalar_like(s, a)); }
+Tensor compare_scalar(CompareOp op, const Tensor& a, double s) {
+  CUTTLE_CHECK(a.defined(), "compare: undefined tensor");
+  OpScope op_scope("compare");
+#ifdef CUTTLE_WITH_CUDA
+  if (a.device().is_cuda() && a.is_contiguous() && a.dtype() != DType::boolean) return cuda::compare_scalar(op, a, s);
+#endif
+  return compare(op, a, scalar_like(s, a));
+}
 
 Tensor unary(UnaryOp op, const Tensor& x, double param) {
   const char* name = unary_op_name(op);

@@ -1,8 +1,11 @@
 // concat, split, chunk and stack (engine/ops/join.h): views and strided copies, so they run on any
-// device (a GPU's copies are the copy kernel's).
+// device (a GPU's copies are the copy kernel's); a GPU joins contiguous inputs in one launch.
 #include <numeric>
 
 #include "engine/cpu/cpu_only.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/concat.h"
+#endif
 #include "engine/device_route.h"
 #include "engine/ops/join.h"
 
@@ -25,7 +28,14 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     CUTTLE_CHECK(ok, "concat: ", t.str(), " does not match ", first.str(), " except on axis ", a);
     out_shape[a] += t.size(a);
   }
+  OpScope op_scope("concat");  // one op: on a GPU one launch (below), on the CPU its copies' business
   Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
+#ifdef CUTTLE_WITH_CUDA
+  if (out.device().is_cuda() && cuda::concat_fits(xs)) {
+    cuda::concat_into(xs, a, out);
+    return out;
+  }
+#endif
   int64_t at = 0;
   for (const Tensor& t : xs) {
     if (t.size(a) > 0) out.slice(a, at, at + t.size(a)).copy_(t);

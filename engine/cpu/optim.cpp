@@ -7,6 +7,7 @@
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/optim.h"
+#include "engine/op_trace.h"
 #include "engine/ops/reduce.h"
 #include "engine/optim_math.h"
 #include "engine/parallel.h"
@@ -92,6 +93,7 @@ void ema_cpu(std::vector<std::pair<Tensor, Tensor>>& pairs, double decay) {
 }  // namespace
 
 void adamw_update(std::vector<AdamWSlot>& slots, double beta1, double beta2, double eps) {
+  OpScope op_scope("adamw_update");  // multi-tensor: a few launches on a GPU, whatever the count
   for (const AdamWSlot& s : slots) {
     check_weight("adamw_update", s.w);
     check_operand("adamw_update", s.w, s.grad, "gradient", true);
@@ -112,6 +114,7 @@ void adamw_update(std::vector<AdamWSlot>& slots, double beta1, double beta2, dou
 }
 
 void sgd_update(std::vector<SGDSlot>& slots, double momentum, double dampening, bool nesterov) {
+  OpScope op_scope("sgd_update");  // multi-tensor: a few launches on a GPU, whatever the count
   for (const SGDSlot& s : slots) {
     check_weight("sgd_update", s.w);
     check_operand("sgd_update", s.w, s.grad, "gradient", true);
@@ -131,6 +134,7 @@ void sgd_update(std::vector<SGDSlot>& slots, double momentum, double dampening, 
 }
 
 Tensor sum_of_squares(const std::vector<Tensor>& tensors) {
+  OpScope op_scope("sum_of_squares");  // multi-tensor: a few launches on a GPU, whatever the count
   if (tensors.empty()) return Tensor::scalar(0.0, DType::f64);
   const Device dev = tensors.front().device();
   for (const Tensor& t : tensors) {
@@ -152,6 +156,7 @@ Tensor sum_of_squares(const std::vector<Tensor>& tensors) {
 }
 
 void scale_(std::vector<Tensor>& tensors, double s) {
+  OpScope op_scope("scale_");  // multi-tensor: a few launches on a GPU, whatever the count
   for (const Tensor& t : tensors) check_weight("scale_", t);
   for (auto& [dev, part] : by_device(tensors, [](const Tensor& t) { return t.device(); })) {
     if (dev < 0) {
@@ -167,6 +172,7 @@ void scale_(std::vector<Tensor>& tensors, double s) {
 }
 
 void ema_update_(std::vector<Tensor>& avg, const std::vector<Tensor>& now, double decay) {
+  OpScope op_scope("ema_update_");  // multi-tensor: a few launches on a GPU, whatever the count
   CUTTLE_CHECK(avg.size() == now.size(), "ema_update_: ", avg.size(), " averages but ", now.size(), " current tensors");
   std::vector<std::pair<Tensor, Tensor>> pairs;
   for (size_t i = 0; i < avg.size(); ++i) {

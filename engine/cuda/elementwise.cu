@@ -52,6 +52,18 @@ struct BinaryScalarFn {
   const T* s;
   __device__ T operator()(T v) const { return kScalarFirst ? scalar::binary<T>(Op, *s, v) : scalar::binary<T>(Op, v, *s); }
 };
+// One operand a host scalar passed by value (no device constant to fill first).
+template <typename T, BinaryOp Op, bool kScalarFirst>
+struct BinaryValueFn {
+  T s;
+  __device__ T operator()(T v) const { return kScalarFirst ? scalar::binary<T>(Op, s, v) : scalar::binary<T>(Op, v, s); }
+};
+template <typename T>
+struct CompareValueFn {
+  CompareOp op;
+  T s;
+  __device__ bool operator()(T v) const { return scalar::compare<T>(op, v, s); }
+};
 template <typename T>
 struct CompareFn {
   CompareOp op;
@@ -183,6 +195,37 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& out_sh
     } else {
       launch_binary_strided<T, T>(out, a, b, BinaryFn<T>{op}, "binary");
     }
+  });
+  return out;
+}
+
+Tensor binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first) {
+  Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
+  const int64_t n = out.numel();
+  if (n == 0) return out;
+  DeviceGuard guard(out.device().index);
+  dispatch_numeric(a.dtype(), "binary", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T v = static_cast<T>(s);
+    with_binary_op(op, [&](auto k) {
+      constexpr BinaryOp kOp = decltype(k)::value;
+      if (scalar_first)
+        launch_packed_map(stream_of(out), "binary", out.data<T>(), n, BinaryValueFn<T, kOp, true>{v}, a.data<T>());
+      else
+        launch_packed_map(stream_of(out), "binary", out.data<T>(), n, BinaryValueFn<T, kOp, false>{v}, a.data<T>());
+    });
+  });
+  return out;
+}
+
+Tensor compare_scalar(CompareOp op, const Tensor& a, double s) {
+  Tensor out = Tensor::empty(a.shape(), DType::boolean, a.device());
+  if (out.numel() == 0) return out;
+  DeviceGuard guard(out.device().index);
+  dispatch_numeric(a.dtype(), "compare", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    launch_packed_map(stream_of(out), "compare", out.data<bool>(), out.numel(), CompareValueFn<T>{op, static_cast<T>(s)},
+                      a.data<T>());
   });
   return out;
 }

@@ -286,5 +286,37 @@ TEST_CASE("sanitize: cuda moe_combine and its backward match the CPU") {
     }
 }
 
+TEST_CASE("sanitize: cuda concat joins contiguous inputs in one launch as the CPU does") {
+  if (!gpu_present()) return;
+  Poison poison;
+  // Axis 0, a middle axis and the last one; a zero-size piece; odd sizes; every dtype class; 16 inputs
+  // (the most one launch takes) and 17 (the per-input path); a transposed input (the per-input path).
+  for (DType dt : {DType::f32, DType::f64, DType::i64, DType::u8}) {
+    INFO(eng::dtype_name(dt));
+    for (int axis : {0, 1, 3}) {
+      INFO("axis ", axis);
+      std::vector<Tensor> xs;
+      for (int64_t n : {3, 0, 5, 1}) {
+        Shape s{2, 3, 4, 7};
+        s[(size_t)axis] = n;
+        const bool whole = dt == DType::i64 || dt == DType::u8;  // small non-negative integers: exact in u8
+        xs.push_back(whole ? Tensor::arange(eng::shape_numel(s)).reshape(s).to(dt) : randn(s, 740 + n, DType::f64).to(dt));
+      }
+      std::vector<Tensor> gx;
+      for (const Tensor& x : xs) gx.push_back(on_gpu(x));
+      CHECK(same(eng::concat(gx, axis), eng::concat(xs, axis)));
+    }
+  }
+  for (int count : {16, 17}) {
+    std::vector<Tensor> xs, gx;
+    for (int i = 0; i < count; ++i) {
+      xs.push_back(randn({2, 1 + i % 3, 33}, 750 + i, DType::f32));
+      gx.push_back(on_gpu(xs.back()));
+    }
+    CHECK(same(eng::concat(gx, 1), eng::concat(xs, 1)));
+  }
+  const Tensor a = randn({4, 6}, 760, DType::f32), b = randn({6, 4}, 761, DType::f32);
+  CHECK(same(eng::concat({on_gpu(a), on_gpu(b).transpose(0, 1)}, 0), eng::concat({a, b.transpose(0, 1)}, 0)));
 }
 
+}
