@@ -45,10 +45,12 @@ Var Module::register_parameter(const std::string& name, Tensor value, bool requi
   return v;
 }
 
-void Module::register_buffer(const std::string& name, Tensor value) {
+void Module::register_buffer(const std::string& name, Tensor value, bool host) {
   check_new_name(name);
   CUTTLE_CHECK(value.defined(), type_name(), ": buffer '", name, "' is undefined");
+  CUTTLE_CHECK(!host || value.device().is_cpu(), type_name(), ": host buffer '", name, "' is on ", value.device().str());
   buffers_.emplace_back(name, std::move(value));
+  host_buffer_.push_back(host);
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
@@ -205,8 +207,8 @@ void Module::to(engine::Device device) {
     p.second.zero_grad();
     p.second.mutable_data() = p.second.data().to(device);
   }
-  for (auto& b : buffers_)
-    if (b.second.device() != device) b.second = b.second.to(device);
+  for (size_t i = 0; i < buffers_.size(); ++i)
+    if (!host_buffer_[i] && buffers_[i].second.device() != device) buffers_[i].second = buffers_[i].second.to(device);
   for (auto& c : children_) c.second->to(device);
 }
 

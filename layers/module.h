@@ -39,8 +39,10 @@ class Module {
   // through mutable_data() or copy_; assigning another Var to the member would detach it from the
   // registry, so state_dict, optimizers and loads would no longer see what forward uses.
   Var register_parameter(const std::string& name, Tensor value, bool requires_grad = true);
-  // Buffers are saved in the state but never trained; read them back with buffer(name).
-  void register_buffer(const std::string& name, Tensor value);
+  // Buffers are saved in the state but never trained; read them back with buffer(name). A host
+  // buffer stays in host memory when the module moves to a device: a counter no kernel reads, whose
+  // updates then cost no launch (BatchNorm's num_batches_tracked).
+  void register_buffer(const std::string& name, Tensor value, bool host = false);
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
     add_child(name, child);
@@ -101,6 +103,7 @@ class Module {
 
   std::vector<std::pair<std::string, Var>> params_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
+  std::vector<bool> host_buffer_;  // parallel to buffers_
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

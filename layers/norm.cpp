@@ -15,7 +15,7 @@ BatchNorm2d::BatchNorm2d(int64_t channels, const BatchNormOptions& opts) : chann
   if (opts.track_running_stats) {
     register_buffer("running_mean", Tensor::zeros({channels}));
     register_buffer("running_var", Tensor::ones({channels}));
-    register_buffer("num_batches_tracked", Tensor::zeros({}, DType::i64));  // a 0-d counter, as PyTorch
+    register_buffer("num_batches_tracked", Tensor::zeros({}, DType::i64), /*host=*/true);  // a 0-d counter, as PyTorch
   }
 }
 
@@ -31,7 +31,7 @@ Var BatchNorm2d::run(const Var& x, bool relu) {
   auto norm = relu ? autograd::batch_norm_relu : autograd::batch_norm;
   if (!opts_.track_running_stats) return norm(x, weight, bias, Tensor(), Tensor(), true, opts_.momentum, opts_.eps);
   Var y = norm(x, weight, bias, running_mean(), running_var(), is_training(), opts_.momentum, opts_.eps);
-  if (is_training()) engine::add_scalar_(num_batches_tracked(), 1);  // one launch on a GPU: every BN, every step
+  if (is_training()) engine::add_scalar_(num_batches_tracked(), 1);  // in host memory: no launch
   return y;
 }
 

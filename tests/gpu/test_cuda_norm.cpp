@@ -11,6 +11,7 @@
 #include "engine/ops/norm.h"
 #include "engine/ops/reduce.h"
 #include "layers/conv_bn_relu.h"
+#include "layers/norm.h"
 #include "tests/gpu/gpu_test_util.h"
 
 using namespace cuttle;
@@ -296,4 +297,25 @@ TEST_CASE("sanitize: cuda bias_activation matches the CPU forward and backward")
       }
 }
 
+TEST_CASE("BatchNorm2d keeps num_batches_tracked in host memory on the GPU and counts every training step") {
+  if (!gpu_present()) return;
+  // The counter is a host buffer: no kernel per step; it still saves and loads with the state.
+  layers::BatchNorm2d bn(3);
+  bn.to(kGpu);
+  CHECK(bn.running_mean().device() == kGpu);
+  CHECK(bn.num_batches_tracked().device().is_cpu());
+  bn.train();
+  for (int i = 0; i < 3; ++i) bn.forward(autograd::Var(randn({2, 3, 4, 4}, 770 + i, DType::f32).to(kGpu)));
+  CHECK(bn.num_batches_tracked().item() == 3);
+  std::map<std::string, Tensor> state;
+  for (const auto& [name, t] : bn.state_dict()) state[name] = t.to(kCpu);
+  layers::BatchNorm2d other(3);
+  other.to(kGpu);
+  other.load_state_dict(state, true, "test state");
+  CHECK(other.num_batches_tracked().item() == 3);
+  CHECK(other.num_batches_tracked().device().is_cpu());
+  CHECK(same(other.running_var(), bn.running_var()));
 }
+
+}
+
