@@ -16,7 +16,7 @@ Node::Node(std::string name, std::vector<Edge> inputs, std::vector<Shape> input_
     : name_(std::move(name)), inputs_(std::move(inputs)), input_shapes_(std::move(input_shapes)),
       input_dtypes_(std::move(input_dtypes)), output_shapes_(std::move(output_shapes)), output_dtype_(output_dtype),
       output_device_(output_device), fn_(std::move(fn)), sequence_nr_(g_next_sequence++),
-      stream_slot_(engine::current_stream_slot()) {}
+      stream_slot_(engine::current_stream_slot(output_device_)) {}
 
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> pending;

@@ -12,7 +12,6 @@
 namespace cuttle::engine {
 
 namespace {
-thread_local int t_current_slot = 0;
 std::atomic<int> g_branch_streams{0};
 }  // namespace
 
@@ -23,7 +22,6 @@ StreamSlotGuard::StreamSlotGuard(Device device, int slot) : device_(device) {
 #ifdef CUTTLE_WITH_CUDA
   prev_ = cuda::stream_slot(device.index);
   cuda::set_stream_slot(device.index, slot);
-  t_current_slot = slot;
   active_ = true;
 #endif
 }
@@ -32,11 +30,16 @@ StreamSlotGuard::~StreamSlotGuard() {
 #ifdef CUTTLE_WITH_CUDA
   if (!active_) return;
   cuda::set_stream_slot(device_.index, prev_);
-  t_current_slot = prev_;
 #endif
 }
 
-int current_stream_slot() { return t_current_slot; }
+int current_stream_slot(Device device) {
+#ifdef CUTTLE_WITH_CUDA
+  if (device.is_cuda()) return cuda::stream_slot(device.index);
+#endif
+  (void)device;
+  return 0;
+}
 
 void stream_wait(Device device, int waiter, int producer) {
   if (!device.is_cuda() || waiter == producer) return;

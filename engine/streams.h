@@ -25,8 +25,9 @@ class StreamSlotGuard {
   bool active_ = false;
 };
 
-// The slot most recently selected on the calling thread (0 when none is; autograd records it).
-int current_stream_slot();
+// The slot selected for `device` on the calling thread (0: its main stream; always 0 on the CPU).
+// Autograd records it per node, for the node's output device.
+int current_stream_slot(Device device);
 // Orders all later work of slot `waiter` on `device` after all work issued so far on slot `producer`.
 void stream_wait(Device device, int waiter, int producer);
 

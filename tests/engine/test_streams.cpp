@@ -14,10 +14,10 @@ namespace eng = cuttle::engine;
 TEST_SUITE("engine") {
 
 TEST_CASE("stream slots are no-ops on the CPU and the branch-stream count clamps") {
-  CHECK(eng::current_stream_slot() == 0);
+  CHECK(eng::current_stream_slot(eng::Device::cpu()) == 0);
   {
     eng::StreamSlotGuard guard(eng::Device::cpu(), 3);
-    CHECK(eng::current_stream_slot() == 0);  // nothing to select on the CPU
+    CHECK(eng::current_stream_slot(eng::Device::cpu()) == 0);  // nothing to select on the CPU
     eng::stream_wait(eng::Device::cpu(), 3, 0);
     autograd::Var a(Tensor::ones({2, 3}, DType::f64), true);
     autograd::sum(autograd::mul(a, a)).backward();
