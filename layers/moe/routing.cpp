@@ -4,6 +4,7 @@
 
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
+#include "engine/ops/moe_balance.h"
 
 namespace cuttle::layers::moe {
 
@@ -27,19 +28,10 @@ Tensor selection_share(const Tensor& indices, int64_t num_experts) {
 void update_balance(BalanceState& state, const Tensor& usage, const BalanceOptions& opts) {
   const int64_t E = state.bias.numel();
   CUTTLE_CHECK(usage.numel() == E && state.usage_ema.numel() == E, "moe: usage ", usage.str(), " for ", E, " experts");
-  // Computed in double and stored rounded to f32 (what the PyTorch twin computes), with engine ops on
-  // the state's own device: a GPU model's buffers are never read back to the host for this.
-  using engine::BinaryOp;
-  using engine::DType;
-  const Tensor u = usage.to(DType::f64).to(state.bias.device()).reshape({E});
-  const Tensor ema = engine::add(engine::binary_scalar(BinaryOp::mul, state.usage_ema.to(DType::f64), opts.ema),
-                                 engine::binary_scalar(BinaryOp::mul, u, 1 - opts.ema))
-                         .to(DType::f32);
-  const Tensor drift = engine::binary_scalar(
-      BinaryOp::mul, engine::binary_scalar(BinaryOp::sub, ema.to(DType::f64), 1.0 / (double)E), opts.rate);
-  const Tensor bias = engine::clamp(engine::sub(state.bias.to(DType::f64), drift), -opts.clamp, opts.clamp);
-  state.usage_ema.copy_(ema);
-  state.bias.copy_(bias.to(DType::f32));
+  // One op on the state's own device (in double, stored rounded to f32, as the PyTorch twin computes
+  // it): a GPU model's buffers are never read back to the host for this.
+  const Tensor u = (usage.device() == state.bias.device() ? usage : usage.to(state.bias.device())).contiguous().reshape({E});
+  engine::moe_balance_update_(state.bias, state.usage_ema, u, opts.ema, opts.rate, opts.clamp);
 }
 
 std::vector<ExpertAssignment> assign_experts(const Tensor& indices, int64_t num_experts) {
