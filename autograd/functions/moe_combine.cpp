@@ -4,6 +4,14 @@
 
 namespace cuttle::autograd {
 
+namespace {
+std::vector<Tensor> contiguous_all(const std::vector<Tensor>& ts) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : ts) out.push_back(t.contiguous());
+  return out;
+}
+}  // namespace
+
 Var moe_combine(const std::vector<Var>& ys, const Var& weights, const Tensor& table, int64_t B) {
   std::vector<Tensor> outs;
   std::vector<Var> inputs;
@@ -27,4 +35,12 @@ Var moe_combine(const std::vector<Var>& ys, const Var& weights, const Tensor& ta
                 });
 }
 
+std::vector<Var> moe_dispatch(const Var& x, const Tensor& table, const std::vector<int64_t>& rows) {
+  const int64_t B = x.size(0);
+  return record("moe_dispatch", engine::moe_dispatch(x.data(), table, rows), {x}, [table, B](const auto& g, const auto&) {
+    return std::vector<Tensor>{engine::moe_dispatch_backward(contiguous_all(g), table, B)};
+  });
+}
+
 }  // namespace cuttle::autograd
+

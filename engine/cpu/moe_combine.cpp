@@ -1,6 +1,7 @@
 // The mixture-of-experts combination (engine/ops/moe_combine.h): shape checks for both backends, then
 // the CPU kernels, parallel over samples (forward) and over table entries (backward), each writing
 // only its own elements.
+#include <cstring>
 #include <vector>
 
 #include "engine/cpu/cpu_only.h"
@@ -49,28 +50,35 @@ Shape out_shape(const std::vector<Tensor>& ys, int64_t B) {
   return s;
 }
 
-// The CPU checks the table's values: samples in order with k entries each, every row once, in range.
-void check_table(const std::vector<Tensor>& ys, const Tensor& weights, const Tensor& table, int64_t B) {
+// The CPU checks the table's values: samples in order with k entries each, every row of every output
+// (rows[i] of output i) once, every weight (num_weights; -1: none) at most once, all in range.
+void check_table(const char* op, const std::vector<int64_t>& rows, int64_t num_weights, const Tensor& table, int64_t B) {
   const int64_t n = table.size(0);
-  CUTTLE_CHECK(B > 0 && n % B == 0, "moe_combine: ", n, " table entries do not split into ", B, " samples");
+  CUTTLE_CHECK(B > 0 && n % B == 0, op, ": ", n, " table entries do not split into ", B, " samples");
   const int64_t k = n / B;
   const int64_t* t = table.data<int64_t>();
-  std::vector<std::vector<char>> seen(ys.size());
-  for (size_t i = 0; i < ys.size(); ++i) seen[i].assign((size_t)ys[i].size(0), 0);
-  std::vector<char> weight_seen((size_t)weights.numel(), 0);
+  std::vector<std::vector<char>> seen(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) seen[i].assign((size_t)rows[i], 0);
+  std::vector<char> weight_seen((size_t)std::max<int64_t>(num_weights, 0), 0);
   for (int64_t e = 0; e < n; ++e) {
     const int64_t b = t[4 * e], i = t[4 * e + 1], p = t[4 * e + 2], j = t[4 * e + 3];
-    CUTTLE_CHECK(b == e / k, "moe_combine: table entry ", e, " names sample ", b, ", expected ", e / k,
-                 " (k = ", k, " entries per sample, in order)");
-    CUTTLE_CHECK(i >= 0 && i < (int64_t)ys.size() && p >= 0 && p < ys[(size_t)i].size(0), "moe_combine: table entry ",
-                 e, " names row ", p, " of expert output ", i, ", which does not exist");
-    CUTTLE_CHECK(j >= 0 && j < weights.numel(), "moe_combine: table entry ", e, " names weight ", j, " of ",
-                 weights.numel());
-    CUTTLE_CHECK(!seen[(size_t)i][(size_t)p], "moe_combine: row ", p, " of expert output ", i, " appears twice");
+    CUTTLE_CHECK(b == e / k, op, ": table entry ", e, " names sample ", b, ", expected ", e / k, " (k = ", k,
+                 " entries per sample, in order)");
+    CUTTLE_CHECK(i >= 0 && i < (int64_t)rows.size() && p >= 0 && p < rows[(size_t)i], op, ": table entry ", e,
+                 " names row ", p, " of expert output ", i, ", which does not exist");
+    CUTTLE_CHECK(!seen[(size_t)i][(size_t)p], op, ": row ", p, " of expert output ", i, " appears twice");
     seen[(size_t)i][(size_t)p] = 1;
-    CUTTLE_CHECK(!weight_seen[(size_t)j], "moe_combine: weight ", j, " appears twice");
+    if (num_weights < 0) continue;
+    CUTTLE_CHECK(j >= 0 && j < num_weights, op, ": table entry ", e, " names weight ", j, " of ", num_weights);
+    CUTTLE_CHECK(!weight_seen[(size_t)j], op, ": weight ", j, " appears twice");
     weight_seen[(size_t)j] = 1;
   }
+}
+
+std::vector<int64_t> row_counts(const std::vector<Tensor>& ys) {
+  std::vector<int64_t> rows;
+  for (const Tensor& y : ys) rows.push_back(y.size(0));
+  return rows;
 }
 
 }  // namespace
@@ -79,7 +87,7 @@ Tensor moe_combine(const std::vector<Tensor>& ys, const Tensor& weights, const T
   const int64_t inner = check_shapes("moe_combine", ys, weights, table);
   CUTTLE_ROUTE_CUDA("moe_combine", cuda::moe_combine(ys, weights, table, B, inner), weights, table);
   cpu::require_cpu("moe_combine", weights, table);
-  check_table(ys, weights, table, B);
+  check_table("moe_combine", row_counts(ys), weights.numel(), table, B);
   Tensor out = Tensor::empty(out_shape(ys, B), weights.dtype());
   const int64_t k = table.size(0) / B;
   const int64_t* t = table.data<int64_t>();
@@ -114,7 +122,7 @@ MoECombineGrads moe_combine_backward(const Tensor& grad_out, const std::vector<T
   CUTTLE_ROUTE_CUDA("moe_combine_backward", cuda::moe_combine_backward(g, ys, weights, table, inner, need_ys, need_weights),
                     g, weights, table);
   cpu::require_cpu("moe_combine_backward", g, weights, table);
-  check_table(ys, weights, table, B);
+  check_table("moe_combine_backward", row_counts(ys), weights.numel(), table, B);
   MoECombineGrads out;
   if (need_ys)
     for (const Tensor& y : ys) out.ys.push_back(Tensor::empty(y.shape(), y.dtype()));
@@ -145,4 +153,90 @@ MoECombineGrads moe_combine_backward(const Tensor& grad_out, const std::vector<T
   return out;
 }
 
+std::vector<Tensor> moe_dispatch(const Tensor& x, const Tensor& table, const std::vector<int64_t>& rows) {
+  CUTTLE_CHECK(x.defined() && x.dim() >= 1, "moe_dispatch: x must be at least 1-D");
+  CUTTLE_CHECK(!rows.empty() && (int)rows.size() <= kMaxCombineInputs, "moe_dispatch: ", rows.size(),
+               " expert inputs (1..", kMaxCombineInputs, " allowed)");
+  CUTTLE_CHECK(table.defined() && table.dim() == 2 && table.size(1) == 4 && table.dtype() == DType::i64 &&
+                   table.is_contiguous() && table.device() == x.device(),
+               "moe_dispatch: table ", table.defined() ? table.str() : "undefined", " must be contiguous i64 [B*k, 4] on ",
+               x.device().str());
+  int64_t total = 0;
+  for (int64_t r : rows) {
+    CUTTLE_CHECK(r >= 0, "moe_dispatch: negative row count ", r);
+    total += r;
+  }
+  CUTTLE_CHECK(table.size(0) == total, "moe_dispatch: the table has ", table.size(0), " entries for ", total,
+               " expert rows");
+  const Tensor xc = x.contiguous();
+  const int64_t B = x.size(0), inner = B > 0 ? xc.numel() / B : 0;
+  std::vector<Tensor> out;
+  for (int64_t r : rows) {
+    Shape s = x.shape();
+    s[0] = r;
+    out.push_back(Tensor::empty(s, x.dtype(), x.device()));
+  }
+  CUTTLE_ROUTE_CUDA("moe_dispatch", cuda::moe_dispatch(xc, table, inner, std::move(out)), xc, table);
+  cpu::require_cpu("moe_dispatch", xc, table);
+  check_table("moe_dispatch", rows, -1, table, B);
+  const int64_t* t = table.data<int64_t>();
+  const size_t bytes = (size_t)inner * dtype_size(x.dtype());
+  const char* src = static_cast<const char*>(xc.raw_data());
+  parallel_for(0, table.size(0), 1, [&](int64_t e0, int64_t e1) {
+    for (int64_t e = e0; e < e1; ++e)
+      std::memcpy(static_cast<char*>(out[(size_t)t[4 * e + 1]].raw_data()) + (size_t)t[4 * e + 2] * bytes,
+                  src + (size_t)t[4 * e] * bytes, bytes);
+  });
+  return out;
+}
+
+Tensor moe_dispatch_backward(const std::vector<Tensor>& grads, const Tensor& table, int64_t B) {
+  CUTTLE_CHECK(!grads.empty() && (int)grads.size() <= kMaxCombineInputs && grads[0].defined(),
+               "moe_dispatch_backward: ", grads.size(), " gradients (1..", kMaxCombineInputs, " allowed)");
+  const Tensor& g0 = grads[0];
+  CUTTLE_CHECK(g0.dtype() == DType::f32 || g0.dtype() == DType::f64, "moe_dispatch_backward: gradients must be f32 or f64");
+  int64_t inner = -1;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const Tensor& g = grads[i];
+    CUTTLE_CHECK(g.defined() && g.dim() == g0.dim() && g.is_contiguous() && g.dtype() == g0.dtype() &&
+                     g.device() == g0.device(),
+                 "moe_dispatch_backward: gradient ", i, " (", g.defined() ? g.str() : "undefined", ") does not match ",
+                 g0.str());
+    const int64_t in = shape_numel(Shape(g.shape().begin() + 1, g.shape().end()));
+    CUTTLE_CHECK(inner < 0 || in == inner, "moe_dispatch_backward: gradient ", i, " is ", g.str(), ", gradient 0 ",
+                 g0.str());
+    inner = in;
+  }
+  int64_t total = 0;
+  for (const Tensor& g : grads) total += g.size(0);
+  CUTTLE_CHECK(table.defined() && table.dim() == 2 && table.size(1) == 4 && table.dtype() == DType::i64 &&
+                   table.is_contiguous() && table.device() == g0.device() && table.size(0) == total,
+               "moe_dispatch_backward: table ", table.defined() ? table.str() : "undefined", " must be contiguous i64 [",
+               total, ", 4] on ", g0.device().str());
+  Shape shape = g0.shape();
+  shape[0] = B;
+  CUTTLE_ROUTE_CUDA("moe_dispatch_backward", cuda::moe_dispatch_backward(grads, table, B, inner, shape), g0, table);
+  cpu::require_cpu("moe_dispatch_backward", g0, table);
+  check_table("moe_dispatch_backward", row_counts(grads), -1, table, B);
+  Tensor out = Tensor::empty(shape, g0.dtype());
+  const int64_t k = table.size(0) / B;
+  const int64_t* t = table.data<int64_t>();
+  dispatch_float(g0.dtype(), "moe_dispatch_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* o = out.data<T>();
+    parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        T* ob = o + b * inner;
+        for (int64_t x = 0; x < inner; ++x) ob[x] = T(0);
+        for (int64_t e = b * k; e < (b + 1) * k; ++e) {
+          const T* g = grads[(size_t)t[4 * e + 1]].data<T>() + t[4 * e + 2] * inner;
+          for (int64_t x = 0; x < inner; ++x) ob[x] += g[x];
+        }
+      }
+    });
+  });
+  return out;
+}
+
 }  // namespace cuttle::engine
+

@@ -25,7 +25,7 @@ Rows<T> rows_of(const std::vector<Tensor>& ts) {
   return r;
 }
 
-// table rows: (b, i, p, j)
+// table rows: (b, i, p, j). w null: every weight 1 (the dispatch's backward, a plain sum).
 template <typename T>
 __global__ void combine_fwd(Rows<T> ys, const T* __restrict__ w, const int64_t* __restrict__ table, T* __restrict__ out,
                             int64_t total, int64_t inner, int k) {
@@ -34,9 +34,21 @@ __global__ void combine_fwd(Rows<T> ys, const T* __restrict__ w, const int64_t* 
     T acc = T(0);
     for (int s = 0; s < k; ++s) {
       const int64_t* t = table + 4 * (b * k + s);
-      acc += ys.p[t[1]][t[2] * inner + x] * w[t[3]];
+      const T y = ys.p[t[1]][t[2] * inner + x];
+      acc += w ? y * w[t[3]] : y;
     }
     out[o] = acc;
+  }
+}
+
+// The dispatch: row p of output i is row b of x, for every entry.
+template <typename T>
+__global__ void dispatch_rows(Rows<T> out, const T* __restrict__ x, const int64_t* __restrict__ table, int64_t total,
+                              int64_t inner) {
+  CUTTLE_KERNEL_LOOP(r, total) {
+    const int64_t e = r / inner, c = r - e * inner;
+    const int64_t* t = table + 4 * e;
+    out.p[t[1]][t[2] * inner + c] = x[t[0] * inner + c];
   }
 }
 
@@ -115,6 +127,36 @@ MoECombineGrads moe_combine_backward(const Tensor& grad_out, const std::vector<T
         CUTTLE_CUDA_CHECK_LAUNCH("moe_combine_backward (weights)");
       }
     }
+  });
+  return out;
+}
+
+std::vector<Tensor> moe_dispatch(const Tensor& x, const Tensor& table, int64_t inner, std::vector<Tensor> out) {
+  const int64_t entries = table.size(0);
+  if (entries * inner == 0) return out;
+  DeviceGuard guard(x.device().index);
+  dispatch_all(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    dispatch_rows<T><<<blocks_for(entries * inner), kThreads, 0, stream_of(x)>>>(rows_of<T>(out), x.data<T>(),
+                                                                                table.data<int64_t>(), entries * inner, inner);
+    CUTTLE_CUDA_CHECK_LAUNCH("moe_dispatch");
+  });
+  return out;
+}
+
+Tensor moe_dispatch_backward(const std::vector<Tensor>& grads, const Tensor& table, int64_t B, int64_t inner,
+                             const Shape& shape) {
+  const Tensor& g0 = grads[0];
+  Tensor out = Tensor::empty(shape, g0.dtype(), g0.device());
+  const int64_t total = B * inner;
+  if (total == 0) return out;
+  const int k = (int)(table.size(0) / B);
+  DeviceGuard guard(g0.device().index);
+  dispatch_float(g0.dtype(), "moe_dispatch_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    combine_fwd<T><<<blocks_for(total), kThreads, 0, stream_of(g0)>>>(rows_of<T>(grads), nullptr, table.data<int64_t>(),
+                                                                      out.data<T>(), total, inner, k);
+    CUTTLE_CUDA_CHECK_LAUNCH("moe_dispatch_backward");
   });
   return out;
 }

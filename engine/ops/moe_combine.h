@@ -1,4 +1,4 @@
-// Declares the mixture-of-experts combination as one op. Expert i's output ys[i] holds rows
+// Declares the mixture-of-experts dispatch and combination as one op each. Expert i's output ys[i] holds rows
 // [n_i, ...] (the samples that chose it); `table` lists, for every sample b and each of its k
 // selections, the quadruple (b, i, p, j): row p of ys[i] is sample b's output of that expert and
 // weights.flat[j] its combination weight. Then out[b] = sum over b's quadruples of w[j] * ys[i][p],
@@ -29,5 +29,13 @@ struct MoECombineGrads {
 };
 MoECombineGrads moe_combine_backward(const Tensor& grad_out, const std::vector<Tensor>& ys, const Tensor& weights,
                                      const Tensor& table, bool need_ys, bool need_weights);
+
+// The dispatch that feeds the experts, through the same table (j unused): output i has rows[i] rows
+// and row p of it is x[b] for every entry (b, i, p, j). One launch on a GPU where an index_select per
+// expert took one each. x: any dtype, [B, rest...] (made contiguous).
+std::vector<Tensor> moe_dispatch(const Tensor& x, const Tensor& table, const std::vector<int64_t>& rows);
+// Its backward: grad_x[b] = the sum of b's rows' gradients, in table order (one launch where an
+// index_add per expert took two). grads: float, one per output, [rows[i], rest...], contiguous.
+Tensor moe_dispatch_backward(const std::vector<Tensor>& grads, const Tensor& table, int64_t B);
 
 }  // namespace cuttle::engine

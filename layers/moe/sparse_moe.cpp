@@ -154,10 +154,8 @@ Var SparseMoE::forward(const Var& x) {
 Var SparseMoE::combine_batched(const Var& x, const Tensor& indices, const Var& weights) {
   const int64_t B = x.size(0), k = opts_.top_k, E = num_experts();
   const std::vector<moe::ExpertAssignment> assigned = moe::assign_experts(indices, E);
-  // Every expert's sample ids, then the combination table (engine/ops/moe_combine.h: per sample, its
-  // experts by increasing index), in one upload.
-  std::vector<int64_t> lists;
-  for (const moe::ExpertAssignment& a : assigned) lists.insert(lists.end(), a.samples.begin(), a.samples.end());
+  // The dispatch and combination table (engine/ops/moe_combine.h: per sample, its experts by
+  // increasing index), in one upload.
   std::vector<std::vector<int64_t>> entries((size_t)B);
   int64_t active = 0;
   for (const moe::ExpertAssignment& a : assigned) {
@@ -167,22 +165,20 @@ Var SparseMoE::combine_batched(const Var& x, const Tensor& indices, const Var& w
                                            {a.samples[p], active, (int64_t)p, a.flat_slots[p]});
     ++active;
   }
+  std::vector<int64_t> lists;
   for (const std::vector<int64_t>& e : entries) lists.insert(lists.end(), e.begin(), e.end());
-  const Tensor all_ids = ids_tensor(lists, x.device());
-  const Tensor table = all_ids.slice(0, B * k, 5 * B * k).reshape({B * k, 4});
-  // Dispatch first, then every expert, then the combination: the experts' work (and, newest first,
-  // their backward) issues back to back, so side streams can overlap it.
+  const Tensor table = ids_tensor(lists, x.device()).reshape({B * k, 4});
+  // Dispatch first (one op for every expert's input), then every expert, then the combination: the
+  // experts' work (and, newest first, their backward) issues back to back, so side streams can
+  // overlap it. Experts nobody chose do not run: their parameters get no gradient at all.
+  std::vector<int64_t> rows;
+  for (const moe::ExpertAssignment& a : assigned)
+    if (!a.samples.empty()) rows.push_back((int64_t)a.samples.size());
+  const std::vector<Var> dispatched = ag::moe_dispatch(x, table, rows);
   std::vector<Var> inputs(E);
-  int64_t offset = 0;
-  for (int64_t e = 0; e < E; ++e) {
-    const int64_t n = (int64_t)assigned[(size_t)e].samples.size();
-    if (n == 0) continue;  // not run: its parameters get no gradient at all
-    // Sample numbers built here from the host's routing, in range by construction: no range check
-    // on the device (a round trip per op). The expert itself runs outside the vouch.
-    engine::IndicesVouched built_here;
-    inputs[e] = ag::index_select(x, 0, all_ids.slice(0, offset, offset + n));
-    offset += n;
-  }
+  size_t next = 0;
+  for (int64_t e = 0; e < E; ++e)
+    if (!assigned[(size_t)e].samples.empty()) inputs[e] = dispatched[next++];
   return combine(run_experts(inputs), ag::reshape(weights, {B * k}), table, B);
 }
 

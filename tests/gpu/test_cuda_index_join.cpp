@@ -241,7 +241,7 @@ TEST_CASE("sanitize: cuda clamp where add_ mul_scalar_ and add_scalar_ match the
   CHECK(same(eng::clamp(ig, 10, 50), eng::clamp(ig.to(kCpu), 10, 50)));
 }
 
-TEST_CASE("sanitize: cuda moe_combine and its backward match the CPU") {
+TEST_CASE("sanitize: cuda moe_combine, moe_dispatch and their backwards match the CPU") {
   if (!gpu_present()) return;
   Poison poison;
   // B = 7 samples, k = 2 of E = 4 experts (expert 3 unused: three outputs), per-sample pairs drawn
@@ -283,6 +283,11 @@ TEST_CASE("sanitize: cuda moe_combine and its backward match the CPU") {
       const eng::MoECombineGrads only_w = eng::moe_combine_backward(on_gpu(g), gys, on_gpu(w), on_gpu(table), false, true);
       CHECK(only_w.ys.empty());
       CHECK(same(only_w.weights, got.weights));
+      // The dispatch through the same table, and its backward (a plain sum: exact).
+      const std::vector<int64_t> rows = {ys[0].size(0), ys[1].size(0), ys[2].size(0)};
+      const std::vector<Tensor> dref = eng::moe_dispatch(g, table, rows), dgot = eng::moe_dispatch(on_gpu(g), on_gpu(table), rows);
+      for (size_t e = 0; e < 3; ++e) CHECK(same(dgot[e], dref[e]));
+      CHECK(same(eng::moe_dispatch_backward(gys, on_gpu(table), B), eng::moe_dispatch_backward(ys, table, B)));
     }
 }
 

@@ -1,6 +1,7 @@
-// The mixture-of-experts combination (engine/ops/moe_combine.h): float64 gradient checks of the
-// expert rows and the weights under a sparse (uneven experts) and a dense table, agreement with a mul
-// and an index_add per expert, and the table checks' messages.
+// The mixture-of-experts dispatch and combination (engine/ops/moe_combine.h): float64 gradient checks
+// of the expert rows, the weights and the dispatched input under a sparse (uneven experts) and a dense
+// table, agreement with an index_select / a mul and an index_add per expert, and the table checks.
+#include "autograd/functions/elementwise.h"
 #include "autograd/functions/moe_combine.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
@@ -66,9 +67,51 @@ TEST_CASE("gradcheck moe_combine with uneven experts and with a dense table") {
                   {randn({3, 4}, 704), randn({3, 4}, 705), randn({3, 2}, 706)});
 }
 
+TEST_CASE("gradcheck moe_dispatch feeding moe_combine (squares as the experts)") {
+  const Sparse s = sparse_table();
+  const std::vector<int64_t> rows = {(int64_t)s.samples[0].size(), (int64_t)s.samples[1].size(),
+                                     (int64_t)s.samples[2].size()};
+  check_gradcheck(
+      [&](const V& v) {
+        std::vector<Var> in = moe_dispatch(v[0], s.table, rows);
+        for (size_t i = 0; i < in.size(); ++i) in[i] = mul(in[i], in[i]);  // something non-linear per expert
+        return moe_combine(in, v[1], s.table, kB);
+      },
+      {randn({kB, 2, 3}, 707), randn({kB * kK}, 708)});
+}
+
 }
 
 TEST_SUITE("engine") {
+
+TEST_CASE("moe_dispatch gathers each expert's rows and its backward sums them back") {
+  const Sparse s = sparse_table();
+  const std::vector<int64_t> rows = {(int64_t)s.samples[0].size(), (int64_t)s.samples[1].size(),
+                                     (int64_t)s.samples[2].size()};
+  for (DType dt : {DType::f32, DType::f64}) {
+    INFO(eng::dtype_name(dt));
+    const Tensor x = randn({kB, 2, 3}, 715, dt);
+    const std::vector<Tensor> got = eng::moe_dispatch(x, s.table, rows);
+    REQUIRE(got.size() == 3);
+    std::vector<Tensor> grads;
+    Tensor ref_grad = Tensor::zeros(x.shape(), dt);
+    for (int64_t e = 0; e < 3; ++e) {
+      const Tensor ids = Tensor::from_vector<int64_t>(s.samples[(size_t)e], {rows[(size_t)e]});
+      CHECK(max_rel_diff(got[(size_t)e], eng::index_select(x, 0, ids)) == 0);
+      grads.push_back(randn(got[(size_t)e].shape(), 716 + e, dt));
+      ref_grad = eng::index_add(ref_grad, 0, ids, grads.back());
+    }
+    CHECK(max_rel_diff(eng::moe_dispatch_backward(grads, s.table, kB), ref_grad) == 0);
+  }
+  // Any dtype forward; a transposed x is made contiguous first.
+  const Tensor xi = Tensor::arange(kB * 6).reshape({kB, 6});
+  CHECK(eng::moe_dispatch(xi, s.table, rows)[1].to_vector<int64_t>() ==
+        eng::index_select(xi, 0, Tensor::from_vector<int64_t>(s.samples[1], {rows[1]})).to_vector<int64_t>());
+  const Tensor xt = randn({6, kB}, 719, DType::f32).transpose(0, 1);
+  CHECK(max_rel_diff(eng::moe_dispatch(xt, s.table, rows)[2],
+                     eng::index_select(xt, 0, Tensor::from_vector<int64_t>(s.samples[2], {rows[2]}))) == 0);
+  CHECK_THROWS_WITH_AS(eng::moe_dispatch(xi, s.table, {4, 4, 3}), doctest::Contains("11 expert rows"), cuttle::Error);
+}
 
 TEST_CASE("moe_combine equals a mul and an index_add per expert, in both directions") {
   const Sparse s = sparse_table();
