@@ -34,8 +34,10 @@ void moe_balance_update_(Tensor& bias, Tensor& usage_ema, const Tensor& usage, d
       T* m = usage_ema.data<T>();
       const U* u = usage.data<U>();
       for (int64_t e = 0; e < E; ++e) {
-        const float ema = static_cast<float>((double)m[e] * momentum + (double)u[e] * (1 - momentum));
-        const double drift = ((double)ema - 1.0 / (double)E) * rate;
+        // volatile: each product rounded on its own (no fused multiply-add), as the GPU kernel does.
+        const volatile double kept = (double)m[e] * momentum, fresh = (double)u[e] * (1 - momentum);
+        const float ema = static_cast<float>(kept + fresh);
+        const volatile double drift = ((double)ema - 1.0 / (double)E) * rate;
         m[e] = static_cast<T>(ema);
         b[e] = static_cast<T>(static_cast<float>(std::clamp((double)b[e] - drift, -limit, limit)));
       }

@@ -1,5 +1,5 @@
 // The loss-free balancing step on the GPU (engine/cuda/moe_balance.h): one thread per expert, the
-// CPU loop's double arithmetic.
+// CPU loop's double arithmetic with every step rounded on its own.
 #include "engine/cuda/kernel_loops.cuh"
 #include "engine/cuda/moe_balance.h"
 #include "engine/dispatch.h"
@@ -12,10 +12,14 @@ template <typename T, typename U>
 __global__ void balance_kernel(T* bias, T* ema_buf, const U* usage, int64_t E, double momentum, double rate,
                                double limit) {
   CUTTLE_KERNEL_LOOP(e, E) {
-    const float ema = static_cast<float>((double)ema_buf[e] * momentum + (double)usage[e] * (1 - momentum));
-    const double drift = ((double)ema - 1.0 / (double)E) * rate;
+    // Explicitly rounded steps (no fused multiply-add), as the engine-op formulation computed it;
+    // the clamp keeps a NaN as std::clamp does on the CPU.
+    const float ema = static_cast<float>(
+        __dadd_rn(__dmul_rn((double)ema_buf[e], momentum), __dmul_rn((double)usage[e], 1 - momentum)));
+    const double drift = __dmul_rn(__dsub_rn((double)ema, 1.0 / (double)E), rate);
+    const double v = __dsub_rn((double)bias[e], drift);
     ema_buf[e] = static_cast<T>(ema);
-    bias[e] = static_cast<T>(static_cast<float>(fmin(fmax((double)bias[e] - drift, -limit), limit)));
+    bias[e] = static_cast<T>(static_cast<float>(v < -limit ? -limit : (v > limit ? limit : v)));
   }
 }
 

@@ -153,6 +153,7 @@ Var SparseMoE::forward(const Var& x) {
 
 Var SparseMoE::combine_batched(const Var& x, const Tensor& indices, const Var& weights) {
   const int64_t B = x.size(0), k = opts_.top_k, E = num_experts();
+  if (B == 0) return Var(Tensor::zeros(x.shape(), x.dtype(), x.device()));
   const std::vector<moe::ExpertAssignment> assigned = moe::assign_experts(indices, E);
   // The dispatch and combination table (engine/ops/moe_combine.h: per sample, its experts by
   // increasing index), in one upload.
@@ -240,6 +241,7 @@ Var SparseMoE::combine_per_sample(const Var& x, const Tensor& indices, const Var
 
 Var SparseMoE::combine_dense(const Var& x, const Var& expert_weights) {
   const int64_t B = x.size(0), E = num_experts();
+  if (B == 0) return Var(Tensor::zeros(x.shape(), x.dtype(), x.device()));
   // Every expert ran on every sample: sample b's row of expert e is row b, its weight [b, e].
   std::vector<int64_t> table;
   table.reserve((size_t)(4 * B * E));
