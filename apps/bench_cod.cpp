@@ -4,7 +4,6 @@
 // tools/bench_cod_torch.py times the PyTorch twin with the same rows; --tsv writes cuttle's rows for it.
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -59,26 +58,11 @@ std::pair<Tensor, Tensor> make_batch(int64_t batch, int64_t size, engine::Device
   return {images.to(device), masks.to(device)};
 }
 
-// Runs `call` once to warm up, then once under an OpTrace, and prints the op count and the ops by
-// frequency.
+// Prints the engine ops of one call (after a warm-up call), in all and by frequency.
 void print_op_counts(const char* what, int64_t batch, const std::function<void()>& call) {
-  call();
-  std::map<std::string, int64_t> counts;
-  {
-    engine::OpTrace trace;
-    call();
-    counts = trace.counts();
-  }
-  std::vector<std::pair<int64_t, std::string>> top;
-  int64_t total = 0;
-  for (const auto& [name, n] : counts) {
-    top.emplace_back(n, name);
-    total += n;
-  }
-  std::sort(top.rbegin(), top.rend());
-  std::printf("%s, batch %lld: %lld engine ops:", what, (long long)batch, (long long)total);
-  for (const auto& [n, name] : top) std::printf(" %s %lld,", name.c_str(), (long long)n);
-  std::printf("\n");
+  const std::map<std::string, int64_t> counts = engine::count_ops(call);
+  std::printf("%s, batch %lld: %lld engine ops: %s\n", what, (long long)batch,
+              (long long)engine::OpTrace::total_ops(counts), engine::ops_by_frequency(counts).c_str());
 }
 
 }  // namespace

@@ -14,7 +14,6 @@
 // tools/bench_moe_torch.py times the same rows in PyTorch; tools/bench_compare.py joins the two --tsv files.
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <map>
 #include <cstdio>
@@ -335,17 +334,8 @@ int op_counts(Device d, bool quick, int64_t batch) {
   const Sizes s = quick ? quick_sizes() : full_sizes(c, batch);
   const int64_t E = (int64_t)c.moe.experts.size(), k = c.moe.top_k, B = s.batch;
   const std::vector<int64_t> uniform = uniform_routing(B, k, E, 0);
-  auto count = [](const Step& step) {
-    step();  // warm: first calls may take other paths (plan searches, lazy buffers)
-    engine::OpTrace trace;
-    step();
-    return std::map<std::string, int64_t>(trace.counts());
-  };
-  auto total = [](const std::map<std::string, int64_t>& m) {
-    int64_t n = 0;
-    for (const auto& e : m) n += e.second;
-    return n;
-  };
+  using engine::count_ops;
+  auto total = engine::OpTrace::total_ops;
   std::printf("bench_moe --op-counts: %s; engine ops per forward+backward step (training mode), batch %lld, "
               "uniform routing\n\n", engine::describe_device(d).c_str(), (long long)B);
   std::printf("| scale | dim  | batched | per_sample | dense_soft |");
@@ -358,7 +348,7 @@ int op_counts(Device d, bool quick, int64_t batch) {
     const int64_t dim = s.dims[i], map = s.maps[i], sr = c.moe.sr_ratios[i];
     std::printf("| s%zu    | %4lld |", i + 1, (long long)dim);
     for (layers::MoEMode m : {layers::MoEMode::batched, layers::MoEMode::per_sample, layers::MoEMode::dense_soft}) {
-      const auto ops = count(moe_step(c, dim, map, sr, B, uniform, m, d));
+      const auto ops = count_ops(moe_step(c, dim, map, sr, B, uniform, m, d));
       if (m == layers::MoEMode::batched && i == 0) batched_ops = ops;
       std::printf(" %*lld |", m == layers::MoEMode::batched ? 7 : 10, (long long)total(ops));
     }
@@ -371,7 +361,7 @@ int op_counts(Device d, bool quick, int64_t batch) {
       expert->train();
       const int64_t sub = (B * k + E - 1) / E;
       const Tensor x = input({sub, dim, map, map}, d, 2), gy = input({sub, dim, map, map}, d, 3);
-      const auto ops = count([&] {
+      const auto ops = count_ops([&] {
         expert->zero_grad();
         (*expert)(Var(x, true)).backward(gy);
       });
@@ -379,12 +369,7 @@ int op_counts(Device d, bool quick, int64_t batch) {
     }
     std::printf("\n");
   }
-  std::vector<std::pair<int64_t, std::string>> top;
-  for (const auto& [name, n] : batched_ops) top.emplace_back(n, name);
-  std::sort(top.rbegin(), top.rend());
-  std::printf("\nbatched step at s1, ops by name:");
-  for (const auto& [n, name] : top) std::printf(" %s %lld,", name.c_str(), (long long)n);
-  std::printf("\n");
+  std::printf("\nbatched step at s1, ops by name: %s\n", engine::ops_by_frequency(batched_ops).c_str());
   return 0;
 }
 

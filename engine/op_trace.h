@@ -5,6 +5,7 @@
 // where fusion would pay (bench_moe --op-counts), even on a CPU-only machine.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -18,7 +19,8 @@ class OpTrace {
   OpTrace& operator=(const OpTrace&) = delete;
 
   const std::map<std::string, int64_t>& counts() const { return counts_; }
-  int64_t total() const;
+  int64_t total() const { return total_ops(counts_); }
+  static int64_t total_ops(const std::map<std::string, int64_t>& counts);
 
  private:
   friend class OpScope;
@@ -37,5 +39,11 @@ class OpScope {
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
 };
+
+// The ops of one call of `fn`, after an untraced warm-up call (first calls may take other paths: plan
+// searches, lazily made buffers).
+std::map<std::string, int64_t> count_ops(const std::function<void()>& fn);
+// "name n, name n, ...", the most frequent first.
+std::string ops_by_frequency(const std::map<std::string, int64_t>& counts);
 
 }  // namespace cuttle::engine

@@ -17,31 +17,64 @@ namespace cuttle::engine {
 
 namespace {
 
-// Elements per row (the product of `rest`), after checking what both backends rely on.
-int64_t check_shapes(const char* op, const std::vector<Tensor>& ys, const Tensor& weights, const Tensor& table) {
-  CUTTLE_CHECK(!ys.empty() && (int)ys.size() <= kMaxCombineInputs, op, ": ", ys.size(), " expert outputs (1..",
-               kMaxCombineInputs, " allowed)");
-  CUTTLE_CHECK(weights.defined() && weights.is_contiguous() && (weights.dtype() == DType::f32 || weights.dtype() == DType::f64),
-               op, ": weights ", weights.defined() ? weights.str() : "undefined", " must be contiguous f32 or f64");
+// The table's layout: contiguous i64 [entries, 4] on `device`.
+void check_table_layout(const char* op, const Tensor& table, Device device) {
   CUTTLE_CHECK(table.defined() && table.dim() == 2 && table.size(1) == 4 && table.dtype() == DType::i64 &&
-                   table.is_contiguous() && table.device() == weights.device(),
+                   table.is_contiguous() && table.device() == device,
                op, ": table ", table.defined() ? table.str() : "undefined", " must be contiguous i64 [B*k, 4] on ",
-               weights.device().str());
+               device.str());
+}
+
+// 1..kMaxCombineInputs contiguous tensors `what` i of `dtype` on `device`, [n_i, rest...] with one
+// `rest`, whose rows the table lists one entry each; returns the elements per row.
+int64_t check_rows(const char* op, const char* what, const std::vector<Tensor>& ys, DType dtype, Device device,
+                   const Tensor& table) {
+  CUTTLE_CHECK(!ys.empty() && (int)ys.size() <= kMaxCombineInputs, op, ": ", ys.size(), " ", what, "s (1..",
+               kMaxCombineInputs, " allowed)");
   Shape rest;
   int64_t rows = 0;
   for (size_t i = 0; i < ys.size(); ++i) {
     const Tensor& y = ys[i];
-    CUTTLE_CHECK(y.defined() && y.dim() >= 1 && y.is_contiguous() && y.dtype() == weights.dtype() &&
-                     y.device() == weights.device(),
-                 op, ": expert output ", i, " (", y.defined() ? y.str() : "undefined", ") must be contiguous ",
-                 dtype_name(weights.dtype()), " with a leading row axis on ", weights.device().str());
+    CUTTLE_CHECK(y.defined() && y.dim() >= 1 && y.is_contiguous() && y.dtype() == dtype && y.device() == device, op,
+                 ": ", what, " ", i, " (", y.defined() ? y.str() : "undefined", ") must be contiguous ",
+                 dtype_name(dtype), " with a leading row axis on ", device.str());
     const Shape r(y.shape().begin() + 1, y.shape().end());
-    CUTTLE_CHECK(i == 0 || r == rest, op, ": expert output ", i, " is ", y.str(), ", expert output 0 ", ys[0].str());
+    CUTTLE_CHECK(i == 0 || r == rest, op, ": ", what, " ", i, " is ", y.str(), ", ", what, " 0 ", ys[0].str());
     rest = r;
     rows += y.size(0);
   }
   CUTTLE_CHECK(table.size(0) == rows, op, ": the table has ", table.size(0), " entries for ", rows, " expert rows");
   return shape_numel(rest);
+}
+
+// The combination's operands; returns the elements per row.
+int64_t check_shapes(const char* op, const std::vector<Tensor>& ys, const Tensor& weights, const Tensor& table) {
+  CUTTLE_CHECK(weights.defined() && weights.is_contiguous() && (weights.dtype() == DType::f32 || weights.dtype() == DType::f64),
+               op, ": weights ", weights.defined() ? weights.str() : "undefined", " must be contiguous f32 or f64");
+  check_table_layout(op, table, weights.device());
+  return check_rows(op, "expert output", ys, weights.dtype(), weights.device(), table);
+}
+
+// out[b] = sum over b's k table entries, in order, of rows[i][p] (times w[j] unless w is null).
+template <typename T>
+void sum_rows(const std::vector<Tensor>& rows, const T* w, const Tensor& table, T* out, int64_t B, int64_t inner) {
+  const int64_t k = table.size(0) / B;
+  const int64_t* t = table.data<int64_t>();
+  parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      T* ob = out + b * inner;
+      for (int64_t x = 0; x < inner; ++x) ob[x] = T(0);
+      for (int64_t e = b * k; e < (b + 1) * k; ++e) {
+        const T* y = rows[(size_t)t[4 * e + 1]].data<T>() + t[4 * e + 2] * inner;
+        if (w) {
+          const T we = w[t[4 * e + 3]];
+          for (int64_t x = 0; x < inner; ++x) ob[x] += y[x] * we;
+        } else {
+          for (int64_t x = 0; x < inner; ++x) ob[x] += y[x];
+        }
+      }
+    }
+  });
 }
 
 Shape out_shape(const std::vector<Tensor>& ys, int64_t B) {
@@ -89,23 +122,9 @@ Tensor moe_combine(const std::vector<Tensor>& ys, const Tensor& weights, const T
   cpu::require_cpu("moe_combine", weights, table);
   check_table("moe_combine", row_counts(ys), weights.numel(), table, B);
   Tensor out = Tensor::empty(out_shape(ys, B), weights.dtype());
-  const int64_t k = table.size(0) / B;
-  const int64_t* t = table.data<int64_t>();
   dispatch_float(weights.dtype(), "moe_combine", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* w = weights.data<T>();
-    T* o = out.data<T>();
-    parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        T* ob = o + b * inner;
-        for (int64_t x = 0; x < inner; ++x) ob[x] = T(0);
-        for (int64_t e = b * k; e < (b + 1) * k; ++e) {
-          const T* y = ys[(size_t)t[4 * e + 1]].data<T>() + t[4 * e + 2] * inner;
-          const T we = w[t[4 * e + 3]];
-          for (int64_t x = 0; x < inner; ++x) ob[x] += y[x] * we;
-        }
-      }
-    });
+    sum_rows<T>(ys, weights.data<T>(), table, out.data<T>(), B, inner);
   });
   return out;
 }
@@ -157,10 +176,7 @@ std::vector<Tensor> moe_dispatch(const Tensor& x, const Tensor& table, const std
   CUTTLE_CHECK(x.defined() && x.dim() >= 1, "moe_dispatch: x must be at least 1-D");
   CUTTLE_CHECK(!rows.empty() && (int)rows.size() <= kMaxCombineInputs, "moe_dispatch: ", rows.size(),
                " expert inputs (1..", kMaxCombineInputs, " allowed)");
-  CUTTLE_CHECK(table.defined() && table.dim() == 2 && table.size(1) == 4 && table.dtype() == DType::i64 &&
-                   table.is_contiguous() && table.device() == x.device(),
-               "moe_dispatch: table ", table.defined() ? table.str() : "undefined", " must be contiguous i64 [B*k, 4] on ",
-               x.device().str());
+  check_table_layout("moe_dispatch", table, x.device());
   int64_t total = 0;
   for (int64_t r : rows) {
     CUTTLE_CHECK(r >= 0, "moe_dispatch: negative row count ", r);
@@ -191,49 +207,18 @@ std::vector<Tensor> moe_dispatch(const Tensor& x, const Tensor& table, const std
 }
 
 Tensor moe_dispatch_backward(const std::vector<Tensor>& grads, const Tensor& table, int64_t B) {
-  CUTTLE_CHECK(!grads.empty() && (int)grads.size() <= kMaxCombineInputs && grads[0].defined(),
-               "moe_dispatch_backward: ", grads.size(), " gradients (1..", kMaxCombineInputs, " allowed)");
+  CUTTLE_CHECK(!grads.empty() && grads[0].defined() && (grads[0].dtype() == DType::f32 || grads[0].dtype() == DType::f64),
+               "moe_dispatch_backward: the gradients must be f32 or f64");
   const Tensor& g0 = grads[0];
-  CUTTLE_CHECK(g0.dtype() == DType::f32 || g0.dtype() == DType::f64, "moe_dispatch_backward: gradients must be f32 or f64");
-  int64_t inner = -1;
-  for (size_t i = 0; i < grads.size(); ++i) {
-    const Tensor& g = grads[i];
-    CUTTLE_CHECK(g.defined() && g.dim() == g0.dim() && g.is_contiguous() && g.dtype() == g0.dtype() &&
-                     g.device() == g0.device(),
-                 "moe_dispatch_backward: gradient ", i, " (", g.defined() ? g.str() : "undefined", ") does not match ",
-                 g0.str());
-    const int64_t in = shape_numel(Shape(g.shape().begin() + 1, g.shape().end()));
-    CUTTLE_CHECK(inner < 0 || in == inner, "moe_dispatch_backward: gradient ", i, " is ", g.str(), ", gradient 0 ",
-                 g0.str());
-    inner = in;
-  }
-  int64_t total = 0;
-  for (const Tensor& g : grads) total += g.size(0);
-  CUTTLE_CHECK(table.defined() && table.dim() == 2 && table.size(1) == 4 && table.dtype() == DType::i64 &&
-                   table.is_contiguous() && table.device() == g0.device() && table.size(0) == total,
-               "moe_dispatch_backward: table ", table.defined() ? table.str() : "undefined", " must be contiguous i64 [",
-               total, ", 4] on ", g0.device().str());
-  Shape shape = g0.shape();
-  shape[0] = B;
-  CUTTLE_ROUTE_CUDA("moe_dispatch_backward", cuda::moe_dispatch_backward(grads, table, B, inner, shape), g0, table);
+  check_table_layout("moe_dispatch_backward", table, g0.device());
+  const int64_t inner = check_rows("moe_dispatch_backward", "gradient", grads, g0.dtype(), g0.device(), table);
+  CUTTLE_ROUTE_CUDA("moe_dispatch_backward", cuda::moe_dispatch_backward(grads, table, B, inner), g0, table);
   cpu::require_cpu("moe_dispatch_backward", g0, table);
   check_table("moe_dispatch_backward", row_counts(grads), -1, table, B);
-  Tensor out = Tensor::empty(shape, g0.dtype());
-  const int64_t k = table.size(0) / B;
-  const int64_t* t = table.data<int64_t>();
+  Tensor out = Tensor::empty(out_shape(grads, B), g0.dtype());
   dispatch_float(g0.dtype(), "moe_dispatch_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    T* o = out.data<T>();
-    parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        T* ob = o + b * inner;
-        for (int64_t x = 0; x < inner; ++x) ob[x] = T(0);
-        for (int64_t e = b * k; e < (b + 1) * k; ++e) {
-          const T* g = grads[(size_t)t[4 * e + 1]].data<T>() + t[4 * e + 2] * inner;
-          for (int64_t x = 0; x < inner; ++x) ob[x] += g[x];
-        }
-      }
-    });
+    sum_rows<T>(grads, nullptr, table, out.data<T>(), B, inner);
   });
   return out;
 }

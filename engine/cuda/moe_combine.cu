@@ -85,23 +85,32 @@ __global__ void combine_bwd_weights(Rows<T> ys, const int64_t* __restrict__ tabl
   }
 }
 
-}  // namespace
-
-Tensor moe_combine(const std::vector<Tensor>& ys, const Tensor& weights, const Tensor& table, int64_t B, int64_t inner) {
+// out [B, rest...] = each sample's rows summed in table order, times their weights unless `weights` is
+// undefined (the dispatch's backward).
+Tensor sum_rows(const std::vector<Tensor>& rows, const Tensor& weights, const Tensor& table, int64_t B, int64_t inner,
+                const char* name) {
+  const Tensor& r0 = rows[0];
   Shape shape{B};
-  shape.insert(shape.end(), ys[0].shape().begin() + 1, ys[0].shape().end());
-  Tensor out = Tensor::empty(shape, weights.dtype(), weights.device());
+  shape.insert(shape.end(), r0.shape().begin() + 1, r0.shape().end());
+  Tensor out = Tensor::empty(shape, r0.dtype(), r0.device());
   const int64_t total = B * inner;
   if (total == 0) return out;
   const int k = (int)(table.size(0) / B);
-  DeviceGuard guard(weights.device().index);
-  dispatch_float(weights.dtype(), "moe_combine", [&](auto tag) {
+  DeviceGuard guard(r0.device().index);
+  dispatch_float(r0.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    combine_fwd<T><<<blocks_for(total), kThreads, 0, stream_of(weights)>>>(
-        rows_of<T>(ys), weights.data<T>(), table.data<int64_t>(), out.data<T>(), total, inner, k);
-    CUTTLE_CUDA_CHECK_LAUNCH("moe_combine");
+    combine_fwd<T><<<blocks_for(total), kThreads, 0, stream_of(r0)>>>(
+        rows_of<T>(rows), weights.defined() ? weights.data<T>() : nullptr, table.data<int64_t>(), out.data<T>(), total,
+        inner, k);
+    CUTTLE_CUDA_CHECK_LAUNCH(name);
   });
   return out;
+}
+
+}  // namespace
+
+Tensor moe_combine(const std::vector<Tensor>& ys, const Tensor& weights, const Tensor& table, int64_t B, int64_t inner) {
+  return sum_rows(ys, weights, table, B, inner, "moe_combine");
 }
 
 MoECombineGrads moe_combine_backward(const Tensor& grad_out, const std::vector<Tensor>& ys, const Tensor& weights,
@@ -144,21 +153,8 @@ std::vector<Tensor> moe_dispatch(const Tensor& x, const Tensor& table, int64_t i
   return out;
 }
 
-Tensor moe_dispatch_backward(const std::vector<Tensor>& grads, const Tensor& table, int64_t B, int64_t inner,
-                             const Shape& shape) {
-  const Tensor& g0 = grads[0];
-  Tensor out = Tensor::empty(shape, g0.dtype(), g0.device());
-  const int64_t total = B * inner;
-  if (total == 0) return out;
-  const int k = (int)(table.size(0) / B);
-  DeviceGuard guard(g0.device().index);
-  dispatch_float(g0.dtype(), "moe_dispatch_backward", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    combine_fwd<T><<<blocks_for(total), kThreads, 0, stream_of(g0)>>>(rows_of<T>(grads), nullptr, table.data<int64_t>(),
-                                                                      out.data<T>(), total, inner, k);
-    CUTTLE_CUDA_CHECK_LAUNCH("moe_dispatch_backward");
-  });
-  return out;
+Tensor moe_dispatch_backward(const std::vector<Tensor>& grads, const Tensor& table, int64_t B, int64_t inner) {
+  return sum_rows(grads, Tensor(), table, B, inner, "moe_dispatch_backward");
 }
 
 }  // namespace cuttle::engine::cuda

@@ -13,7 +13,6 @@ MoECombineGrads moe_combine_backward(const Tensor& grad_out, const std::vector<T
                                      const Tensor& table, int64_t inner, bool need_ys, bool need_weights);
 // x contiguous; out: the outputs, allocated by the engine op; returned filled.
 std::vector<Tensor> moe_dispatch(const Tensor& x, const Tensor& table, int64_t inner, std::vector<Tensor> out);
-Tensor moe_dispatch_backward(const std::vector<Tensor>& grads, const Tensor& table, int64_t B, int64_t inner,
-                             const Shape& shape);
+Tensor moe_dispatch_backward(const std::vector<Tensor>& grads, const Tensor& table, int64_t B, int64_t inner);
 
 }  // namespace cuttle::engine::cuda
