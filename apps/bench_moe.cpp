@@ -222,7 +222,7 @@ class Bench {
   // (the error goes to stderr) and the run goes on.
   Result run(const std::string& op, const std::string& shape, const std::function<Step()>& prepare) {
     Result r;
-    if (!only.empty() && (op + " " + shape).find(only) == std::string::npos) return r;
+    if (!bench::row_selected(op + " " + shape, only)) return r;
     try {
       reset_peak(d_);
       const Step step = prepare();
@@ -470,8 +470,8 @@ int main(int argc, char** argv) {
                                                  "(infer_cod --routing-out of a trained camoxpert-pvt-b2)");
   app.add_option("--routing-batch", routing_batch, "which batch of the routing file: images [J*batch, (J+1)*batch)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--only", only, "run only the rows whose \"op shape\" contains this text, e.g. "
-                                 "\"batched (uniform) [16,512\"");
+  app.add_option("--only", only, "run only the rows whose \"op shape\" contains this text, or one of "
+                                 "several separated by '|', e.g. \"batched (uniform) [16,|dense_soft (uniform) [16,\"");
   bool ops = false;
   app.add_flag("--op-counts", ops, "count the engine ops (about one kernel each on a GPU) of each MoE step and "
                                    "expert instead of timing");

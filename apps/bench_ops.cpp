@@ -64,7 +64,7 @@ int run_model(engine::Device device, int64_t batch, int warmup, int reps, const 
               std::string(9, '-').c_str());
   int failures = 0;
   for (const bench::BenchPass& p : bench::model_passes(device, batch)) {
-    if (!only.empty() && (p.op + " " + p.shape + " " + p.pass).find(only) == std::string::npos) continue;
+    if (!bench::row_selected(p.op + " " + p.shape + " " + p.pass, only)) continue;
     std::string med = "n/a", mn = "n/a", gbs = "-";
     try {
       const std::function<void()> fn = p.prepare();
@@ -125,7 +125,8 @@ int main(int argc, char** argv) {
   app.add_option("--cudnn-plan-search", plan_search,
                  "CUDA: engine configurations the first use of a convolution shape times (0 = the default)");
   std::string only;
-  app.add_option("--only", only, "model list: run only the rows whose \"op shape pass\" contains this text");
+  app.add_option("--only", only, "model list: run only the rows whose \"op shape pass\" contains this text (or one "
+                                 "of several separated by '|')");
   CLI11_PARSE(app, argc, argv);
   engine::set_conv_benchmark(cudnn_benchmark);
   engine::set_cuda_math(tf32, false);

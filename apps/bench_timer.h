@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/device.h"
@@ -15,6 +16,19 @@
 #endif
 
 namespace cuttle::bench {
+
+// The --only filter of the benchmarks: true when `patterns` is empty or `text` contains one of its
+// '|'-separated pieces as plain text ("batched (uniform) [16,|dense_soft (uniform) [16,").
+inline bool row_selected(const std::string& text, const std::string& patterns) {
+  if (patterns.empty()) return true;
+  for (size_t from = 0;;) {
+    const size_t bar = patterns.find('|', from);
+    const std::string piece = patterns.substr(from, bar == std::string::npos ? std::string::npos : bar - from);
+    if (!piece.empty() && text.find(piece) != std::string::npos) return true;
+    if (bar == std::string::npos) return false;
+    from = bar + 1;
+  }
+}
 
 struct Timing {
   double median_ms, min_ms;

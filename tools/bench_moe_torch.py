@@ -171,15 +171,23 @@ def fmt(v, f="{:.4f}"):
     return f.format(v) if v else "n/a"
 
 
+def row_selected(text, patterns):
+    """The --only filter, as bench_moe's: empty, or text contains one of the '|'-separated pieces."""
+    return not patterns or any(p and p in text for p in patterns.split("|"))
+
+
 class Bench:
-    def __init__(self, dev, warmup, reps, tsv_path):
-        self.dev, self.warmup, self.reps = dev, warmup, reps
+    def __init__(self, dev, warmup, reps, tsv_path, only=""):
+        self.dev, self.warmup, self.reps, self.only = dev, warmup, reps, only
         self.tsv = open(tsv_path, "w") if tsv_path else None
         if self.tsv:
             self.tsv.write("op\tshape\tpass\tmedian_ms\tmin_ms\tbytes\tpeak_mib\n")
 
     def run(self, op, shape, prepare, core):
-        """(median, min, peak MiB or None); n/a (None, None, None) where the step fails, the run goes on."""
+        """(median, min, peak MiB or None); n/a (None, None, None) where the step fails, the run goes on;
+        False for a row --only leaves out."""
+        if not row_selected(f"{op} {shape}", self.only):
+            return False
         cuda = self.dev.type == "cuda"
         med = lo = peak = None
         try:
@@ -212,8 +220,11 @@ def moe_header():
 def moe_rows(bench, cfg, scale, dim, hw, sr, B, routing, label, core):
     batched = None
     for mode in MODES:
-        med, lo, peak = bench.run(f"SparseMoE {mode} ({label})", f"[{B},{dim},{hw},{hw}]",
-                                  lambda: moe_step(cfg, dim, hw, sr, B, routing, mode, bench.dev), core)
+        result = bench.run(f"SparseMoE {mode} ({label})", f"[{B},{dim},{hw},{hw}]",
+                           lambda: moe_step(cfg, dim, hw, sr, B, routing, mode, bench.dev), core)
+        if result is False:
+            continue
+        med, lo, peak = result
         batched = med if mode == "batched" else batched
         ratio = f"{med / batched:.2f}" if med and batched else "n/a"
         print(f"| {scale:5} | {dim:4} | {f'{hw}x{hw}':7} | {B:5} | {mode:10} | {fmt(med, '{:.3f}'):>9} | "
@@ -221,7 +232,10 @@ def moe_rows(bench, cfg, scale, dim, hw, sr, B, routing, label, core):
 
 
 def attention_row(bench, op, shape, prepare, core):
-    med, lo, peak = bench.run(op, shape, prepare, core)
+    result = bench.run(op, shape, prepare, core)
+    if result is False:
+        return
+    med, lo, peak = result
     print(f"| {op:32} | {shape:30} | {fmt(med, '{:.3f}'):>9} | {fmt(lo, '{:.3f}'):>9} | {peak_text(peak):>8} |",
           flush=True)
 
@@ -237,6 +251,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny shapes, 1 warm-up + 3 timed calls (a CPU smoke run)")
     ap.add_argument("--routing-file", default="", help="also run the moe list under this recorded routing")
     ap.add_argument("--routing-batch", type=int, default=0, help="which batch of the routing file")
+    ap.add_argument("--only", default="", help='run only the rows whose "op shape" contains this text, or one of '
+                    "several separated by '|' (as bench_moe --only)")
     a = ap.parse_args()
     warmup = a.warmup if a.warmup is not None else (1 if a.quick else 5)
     reps = a.reps if a.reps is not None else (3 if a.quick else 21)
@@ -248,7 +264,7 @@ def main():
     k, E = cfg["moe"]["top_k"], len(cfg["moe"]["experts"])
     sdpa = sdpa_core if HAS_SDPA else golden_attention.softmax_attention
     manual = golden_attention.softmax_attention
-    bench = Bench(dev, warmup, reps, a.tsv)
+    bench = Bench(dev, warmup, reps, a.tsv, a.only)
 
     where = f"{torch.cuda.get_device_name(dev)}, cuDNN {torch.backends.cudnn.version()}" if dev.type == "cuda" else "CPU"
     print(f"bench_moe_torch: torch {torch.__version__}, {dev} ({where}), tf32 {a.tf32}, {warmup} warm-up + {reps} "

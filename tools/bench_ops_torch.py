@@ -245,7 +245,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--reps", type=int, default=21)
     ap.add_argument("--tsv", default="")
-    ap.add_argument("--only", default="", help='run only the rows whose "op shape pass" contains this text')
+    ap.add_argument("--only", default="", help='run only the rows whose "op shape pass" contains this text '
+                    "(or one of several separated by '|')")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS")
     ap.add_argument("--cudnn-benchmark", action="store_true", help="torch.backends.cudnn.benchmark = True")
     a = ap.parse_args()
@@ -261,7 +262,7 @@ def main():
         tsv.write("op\tshape\tpass\tmedian_ms\tmin_ms\tbytes\n")
     print(f"| {'op':26} | {'input':18} | {'pass':8} | {'median ms':>9} | {'min ms':>9} | {'GB/s':>7} |")
     for p in model_passes(dev, a.batch):
-        if a.only and a.only not in f"{p.op} {p.shape} {p.pass_name}":
+        if a.only and not any(piece and piece in f"{p.op} {p.shape} {p.pass_name}" for piece in a.only.split("|")):
             continue
         med = mn = "n/a"
         gbs = "-"
