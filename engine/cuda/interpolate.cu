@@ -1,7 +1,7 @@
 // CUDA bilinear resize and its backward (engine/cuda/interpolate.h). Taps are computed in double
 // exactly as the CPU's make_taps (rounded multiplies and adds, so no fused multiply-add moves a tap),
 // once per axis position into small tables the resize kernels read; upsampling by exactly 2 (the
-// decoder's case) computes its four fixed weights in place instead.
+// decoder's case) computes its four fixed weights in place instead, forward and (f32) backward.
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
@@ -265,7 +265,68 @@ __global__ void resize_fwd_x2_rows(const float* x, float* y, int total, int in_h
   }
 }
 
-// Which x2 kernel runs for f32 (CUTTLE_RESIZE_X2=flat keeps the one-row kernel for comparisons).
+// Backward of the x2 upsampling for f32 rows of a multiple of 4 columns. Input cell w gathers output
+// columns 2w-1 .. 2w+2 with weights 1/4, 3/4, 3/4, 1/4, except at the ends where the clamped taps fold
+// into the edge column (column 0 gets 1 from output 0 and nothing from the left; the last cell 1 from
+// the last output and nothing from the right); rows alike. A thread owns 4 input columns of kX2Rows
+// input rows: per output row it loads 8 columns (two 16-byte loads; the columns either side from the
+// neighbouring lanes, or from memory at a warp's edge), sums them into its 4 columns, and slides down,
+// keeping the two output rows that consecutive input rows share. One pass: each output row is read
+// about once, each input cell written once, no tables.
+__device__ inline void x2_row_sums(const float* row, int g, int groups, bool left_lane, bool right_lane,
+                                   float out[4]) {
+  const float4 a = reinterpret_cast<const float4*>(row + 8 * g)[0], b = reinterpret_cast<const float4*>(row + 8 * g)[1];
+  float left = __shfl_up_sync(0xffffffffu, b.w, 1), right = __shfl_down_sync(0xffffffffu, a.x, 1);
+  if (!left_lane) left = g == 0 ? 0.0f : row[8 * g - 1];
+  if (!right_lane) right = g == groups - 1 ? 0.0f : row[8 * g + 8];
+  const float v[10] = {left, a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w, right};
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const bool first = g == 0 && j == 0, last = g == groups - 1 && j == 3;
+    out[j] = (first ? 0.0f : 0.25f) * v[2 * j] + (first ? 1.0f : 0.75f) * v[2 * j + 1] +
+             (last ? 1.0f : 0.75f) * v[2 * j + 2] + (last ? 0.0f : 0.25f) * v[2 * j + 3];
+  }
+}
+
+__global__ void resize_bwd_x2_rows(const float* gy, float* gx, int total, int in_h, int in_w) {
+  const int groups = in_w / 4, row_blocks = (in_h + kX2Rows - 1) / kX2Rows, per_plane = row_blocks * groups;
+  const int lane = threadIdx.x & 31, out_h = 2 * in_h, out_w = 2 * in_w;
+  for (int first = blockIdx.x * blockDim.x; first < total; first += gridDim.x * blockDim.x) {
+    const int q = first + threadIdx.x, item = min(q, total - 1);
+    const int pl = item / per_plane, rest = item - pl * per_plane, rb = rest / groups, g = rest - rb * groups;
+    const bool left_lane = g > 0 && lane > 0 && q < total, right_lane = g < groups - 1 && lane < 31 && q + 1 < total;
+    const float* gyp = gy + (int64_t)pl * out_h * out_w;
+    float* gxp = gx + (int64_t)pl * in_h * in_w + 4 * g;
+    const int h0 = rb * kX2Rows;
+    auto sums = [&](int r, float out[4]) {
+      x2_row_sums(gyp + (int64_t)min(max(r, 0), out_h - 1) * out_w, g, groups, left_lane, right_lane, out);
+    };
+    float above[4], upper[4], lower[4], below[4];  // output rows 2h-1, 2h, 2h+1, 2h+2
+    sums(2 * h0 - 1, above);
+    sums(2 * h0, upper);
+#pragma unroll
+    for (int i = 0; i < kX2Rows; ++i) {
+      const int h = h0 + i;
+      sums(2 * h + 1, lower);
+      sums(2 * h + 2, below);
+      if (q < total && h < in_h) {
+        const bool top = h == 0, bottom = h == in_h - 1;
+        const float wa = top ? 0.0f : 0.25f, wu = top ? 1.0f : 0.75f, wl = bottom ? 1.0f : 0.75f,
+                    wb = bottom ? 0.0f : 0.25f;
+        float4 out;
+        float* o = reinterpret_cast<float*>(&out);
+#pragma unroll
+        for (int k = 0; k < 4; ++k) o[k] = wa * above[k] + wu * upper[k] + wl * lower[k] + wb * below[k];
+        *reinterpret_cast<float4*>(gxp + (int64_t)h * in_w) = out;
+      }
+#pragma unroll
+      for (int k = 0; k < 4; ++k) above[k] = lower[k], upper[k] = below[k];
+    }
+  }
+}
+
+// Whether the f32 row-window x2 kernels run (CUTTLE_RESIZE_X2=flat keeps the one-row forward and the
+// table backward, for comparisons).
 bool x2_rows_kernel_enabled() {
   static const bool on = [] {
     const char* env = std::getenv("CUTTLE_RESIZE_X2");
@@ -346,6 +407,18 @@ Tensor resize_bilinear_backward(const Tensor& grad_out, const Shape& x_shape, bo
   const Axis aw = make_axis(x_shape[3], grad_out.size(3), align_corners);
   dispatch_float(gx.dtype(), "resize_bilinear_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    if constexpr (std::is_same_v<T, float>) {
+      const int64_t in_h = x_shape[2], in_w = x_shape[3], planes = x_shape[0] * x_shape[1];
+      const int64_t rows_threads = planes * ((in_h + kX2Rows - 1) / kX2Rows) * (in_w / 4);
+      if (!align_corners && grad_out.size(2) == 2 * in_h && grad_out.size(3) == 2 * in_w && in_w % 4 == 0 &&
+          aligned_to(gyc.data<T>(), 16) && aligned_to(gx.data<T>(), 16) && rows_threads < INT32_MAX - kThreads &&
+          x2_rows_kernel_enabled()) {
+        resize_bwd_x2_rows<<<grid_for(rows_threads, kThreads), kThreads, 0, stream_of(gx)>>>(
+            gyc.data<T>(), gx.data<T>(), (int)rows_threads, (int)in_h, (int)in_w);
+        CUTTLE_CUDA_CHECK_LAUNCH("resize_bilinear_backward (x2, rows)");
+        return;
+      }
+    }
     const Tables<T> t = build_tables<T>(ah, aw, gx.device(), stream_of(gx));
     const int64_t planes = x_shape[0] * x_shape[1];
     resize_bwd<T><<<plane_grid(x_shape[2] * x_shape[3], planes), kThreads, 0, stream_of(gx)>>>(
