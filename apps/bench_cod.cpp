@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apps/bench_timer.h"
+#include "apps/branch_streams_option.h"
 #include "apps/shipped_config.h"
 #include "autograd/functions/elementwise.h"
 #include "autograd/grad_mode.h"
@@ -20,7 +21,6 @@
 #include "autograd/optim/clip_grad.h"
 #include "engine/op_trace.h"
 #include "engine/random.h"
-#include "engine/streams.h"
 #include "engine/system_info.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/cudnn_graph_conv.h"
@@ -94,9 +94,7 @@ int main(int argc, char** argv) {
   int plan_search = 0;
   app.add_option("--cudnn-plan-search", plan_search,
                  "CUDA: engine configurations the first use of a convolution shape times (0 = the default)");
-  int branch_streams = -1;
-  app.add_option("--branch-streams", branch_streams,
-                 "CUDA: side streams the MoE's experts run on (0 = one stream; default: the engine's)");
+  apps::add_branch_streams_option(app);
   bool cudnn_legacy = false;
   app.add_flag("--cudnn-legacy", cudnn_legacy,
                "CUDA: convolutions through cuDNN's legacy API (cudnnConvolutionForward & co.) instead of its graph API");
@@ -120,11 +118,11 @@ int main(int argc, char** argv) {
     engine::cuda::set_cudnn_graph_api(!cudnn_legacy);
     if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
 #endif
-    if (branch_streams >= 0) engine::set_branch_streams(branch_streams);
-    std::printf("bench_cod: %s, %lldx%lld, MoE %s top-%lld, %s, f32%s; %d warm-up + %d timed calls, median\n",
-                cfg.name.c_str(), (long long)cfg.image_size, (long long)cfg.image_size, cfg.moe.mode.c_str(),
-                (long long)cfg.moe.top_k, engine::describe_device(device).c_str(),
-                device.is_cuda() ? (tf32 == "on" ? " with TF32" : ", TF32 off") : "", warmup, reps);
+    std::printf("bench_cod: %s, %lldx%lld, MoE %s top-%lld, %s, f32%s, %d side streams; %d warm-up + %d timed "
+                "calls, median\n", cfg.name.c_str(), (long long)cfg.image_size, (long long)cfg.image_size,
+                cfg.moe.mode.c_str(), (long long)cfg.moe.top_k, engine::describe_device(device).c_str(),
+                device.is_cuda() ? (tf32 == "on" ? " with TF32" : ", TF32 off") : "",
+                device.is_cuda() ? engine::branch_streams() : 0, warmup, reps);
     std::vector<Row> rows;
     for (int64_t batch : batches) {
       engine::Generator gen(cfg.train.seed);

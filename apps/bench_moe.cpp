@@ -24,13 +24,13 @@
 #include <vector>
 
 #include "apps/bench_timer.h"
+#include "apps/branch_streams_option.h"
 #include "apps/shipped_config.h"
 #include "autograd/functions/attention.h"
 #include "engine/error.h"
 #include "engine/op_trace.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
-#include "engine/streams.h"
 #include "engine/system_info.h"
 #include "layers/attention.h"
 #include "layers/experts/attention_experts.h"
@@ -384,9 +384,9 @@ int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32
   Bench bench(d, warmup, reps, tsv_path);
   bench.only = only;
 
-  std::printf("bench_moe: %s, tf32 %s, %d warm-up + %d timed calls, median and min in ms, forward+backward in "
-              "training mode%s\n", engine::describe_device(d).c_str(), tf32 ? "on" : "off", warmup, reps,
-              quick ? " (--quick: tiny shapes)" : "");
+  std::printf("bench_moe: %s, tf32 %s, %d side streams, %d warm-up + %d timed calls, median and min in ms, "
+              "forward+backward in training mode%s\n", engine::describe_device(d).c_str(), tf32 ? "on" : "off",
+              d.is_cuda() ? engine::branch_streams() : 0, warmup, reps, quick ? " (--quick: tiny shapes)" : "");
   std::string pool;
   for (const std::string& t : c.moe.experts) pool += (pool.empty() ? "" : ", ") + t;
   std::printf("expert pool (camoxpert-pvt-b2): %s; top-%lld\n", pool.c_str(), (long long)k);
@@ -461,9 +461,7 @@ int main(int argc, char** argv) {
   int plan_search = 0;
   app.add_option("--cudnn-plan-search", plan_search,
                  "CUDA: engine configurations the first use of a convolution shape times (0 = the default)");
-  int branch_streams = -1;
-  app.add_option("--branch-streams", branch_streams,
-                 "CUDA: side streams the MoE's experts run on (0 = one stream; default: the engine's)");
+  apps::add_branch_streams_option(app);
   std::string only, routing_file;
   int64_t routing_batch = 0;
   app.add_option("--routing-file", routing_file, "also run the moe list under this recorded routing "
@@ -487,7 +485,6 @@ int main(int argc, char** argv) {
     engine::cuda::set_allow_tf32(tf32 == "on");
     if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
 #endif
-    if (branch_streams >= 0) engine::set_branch_streams(branch_streams);
     if (ops) return op_counts(device, quick, batch);
     return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv, only, routing_file, routing_batch);
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/branch_streams_option.h"
 #include "data/datasets/layout.h"
 #include "data/eval_folder.h"
 #include "data/image_io.h"
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
   app.add_option("--routing-out", routing_out, "also write the experts each MoE chose for every image to this "
                                                "safetensors file (bench_moe --routing-file; not with --tta)");
   app.add_option("--threads", threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
+  apps::add_branch_streams_option(app);
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) engine::set_num_threads(threads);
 

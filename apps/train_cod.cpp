@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/branch_streams_option.h"
 #include "apps/shipped_config.h"
 #include "data/eval_folder.h"
 #include "engine/error.h"
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
   app.add_option("--set", overrides, "override any config field: --set train.ema=true --set moe.top_k=1");
   app.add_option("--workers", workers, "data loader threads")->capture_default_str();
   app.add_option("--threads", threads, "CPU compute threads (0 = OpenMP default)")->capture_default_str();
+  apps::add_branch_streams_option(app);
   app.add_flag("--quiet", quiet, "no progress bars or tables")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) engine::set_num_threads(threads);

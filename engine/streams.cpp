@@ -12,7 +12,7 @@
 namespace cuttle::engine {
 
 namespace {
-std::atomic<int> g_branch_streams{0};
+std::atomic<int> g_branch_streams{kDefaultBranchStreams};
 }  // namespace
 
 StreamSlotGuard::StreamSlotGuard(Device device, int slot) : device_(device) {

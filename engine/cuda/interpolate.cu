@@ -201,69 +201,8 @@ __global__ void resize_fwd_x2(const T* x, T* y, int total, int in_h, int in_w) {
   }
 }
 
-// The same x2 upsampling for f32 rows of a multiple of 4 columns, with less traffic through the caches:
-// a thread owns 4 input columns (one 16-byte load per row) of kX2Rows consecutive input rows and slides
-// down them, keeping two rows' horizontal interpolations in registers, so each input row is loaded
-// (kX2Rows + 2) / kX2Rows times instead of three; it writes 8 output columns (two 16-byte stores) of the
-// two output rows each input row feeds. The columns either side come from the neighbouring lanes, from
-// memory at a warp's edge, and clamp at the row's ends. Loops run whole warps (the shuffles need every
-// lane); lanes past the end compute on the last item and store nothing.
+// Input rows per thread of the x2 backward below.
 constexpr int kX2Rows = 4;
-
-__device__ inline float lerp_fixed(float a, float b, float l) { return (1.0f - l) * a + l * b; }
-
-// Output columns 8g..8g+7 of one input row (its columns 4g-1 .. 4g+4, the outer two clamped at the ends).
-__device__ inline void x2_row(const float* row, int g, int groups, bool left_lane, bool right_lane, float out[8]) {
-  const float4 v = *reinterpret_cast<const float4*>(row + 4 * g);
-  float left = __shfl_up_sync(0xffffffffu, v.w, 1), right = __shfl_down_sync(0xffffffffu, v.x, 1);
-  if (!left_lane) left = g == 0 ? v.x : row[4 * g - 1];
-  if (!right_lane) right = g == groups - 1 ? v.w : row[4 * g + 4];
-  out[0] = g == 0 ? v.x : lerp_fixed(left, v.x, 0.75f);  // output column 0 reads input column 0 alone
-  out[1] = lerp_fixed(v.x, v.y, 0.25f);
-  out[2] = lerp_fixed(v.x, v.y, 0.75f);
-  out[3] = lerp_fixed(v.y, v.z, 0.25f);
-  out[4] = lerp_fixed(v.y, v.z, 0.75f);
-  out[5] = lerp_fixed(v.z, v.w, 0.25f);
-  out[6] = lerp_fixed(v.z, v.w, 0.75f);
-  out[7] = lerp_fixed(v.w, right, 0.25f);
-}
-
-__global__ void resize_fwd_x2_rows(const float* x, float* y, int total, int in_h, int in_w) {
-  const int groups = in_w / 4, row_blocks = (in_h + kX2Rows - 1) / kX2Rows, per_plane = row_blocks * groups;
-  const int lane = threadIdx.x & 31;
-  for (int first = blockIdx.x * blockDim.x; first < total; first += gridDim.x * blockDim.x) {
-    const int q = first + threadIdx.x, item = min(q, total - 1);
-    const int pl = item / per_plane, rest = item - pl * per_plane, rb = rest / groups, g = rest - rb * groups;
-    // A neighbour lane holds the same rows exactly when it holds the next/previous column group.
-    const bool left_lane = g > 0 && lane > 0 && q < total, right_lane = g < groups - 1 && lane < 31 && q + 1 < total;
-    const float* xp = x + (int64_t)pl * in_h * in_w;
-    float* yp = y + (int64_t)pl * 4 * in_h * in_w + 8 * g;
-    const int h0 = rb * kX2Rows;
-    float prev[8], cur[8], next[8];
-    x2_row(xp + (int64_t)max(h0 - 1, 0) * in_w, g, groups, left_lane, right_lane, prev);
-    x2_row(xp + (int64_t)min(h0, in_h - 1) * in_w, g, groups, left_lane, right_lane, cur);
-#pragma unroll
-    for (int i = 0; i < kX2Rows; ++i) {
-      const int h = h0 + i;
-      x2_row(xp + (int64_t)min(h + 1, in_h - 1) * in_w, g, groups, left_lane, right_lane, next);
-      if (q < total && h < in_h) {
-        float4 even[2], odd[2];
-        float* e = reinterpret_cast<float*>(even);
-        float* o = reinterpret_cast<float*>(odd);
-#pragma unroll
-        for (int k = 0; k < 8; ++k) {
-          e[k] = h == 0 ? cur[k] : lerp_fixed(prev[k], cur[k], 0.75f);  // output row 0 reads input row 0 alone
-          o[k] = lerp_fixed(cur[k], next[k], 0.25f);
-        }
-        float4* ye = reinterpret_cast<float4*>(yp + (int64_t)(2 * h) * (2 * in_w));
-        float4* yo = reinterpret_cast<float4*>(yp + (int64_t)(2 * h + 1) * (2 * in_w));
-        ye[0] = even[0], ye[1] = even[1], yo[0] = odd[0], yo[1] = odd[1];
-      }
-#pragma unroll
-      for (int k = 0; k < 8; ++k) prev[k] = cur[k], cur[k] = next[k];
-    }
-  }
-}
 
 // Backward of the x2 upsampling for f32 rows of a multiple of 4 columns. Input cell w gathers output
 // columns 2w-1 .. 2w+2 with weights 1/4, 3/4, 3/4, 1/4, except at the ends where the clamped taps fold
@@ -272,7 +211,10 @@ __global__ void resize_fwd_x2_rows(const float* x, float* y, int total, int in_h
 // input rows: per output row it loads 8 columns (two 16-byte loads; the columns either side from the
 // neighbouring lanes, or from memory at a warp's edge), sums them into its 4 columns, and slides down,
 // keeping the two output rows that consecutive input rows share. One pass: each output row is read
-// about once, each input cell written once, no tables.
+// about once, each input cell written once, no tables. Loops run whole warps (the shuffles need every
+// lane); lanes past the end compute on the last item and store nothing. (The forward has no such
+// variant: the one-row resize_fwd_x2 already runs at ~90% of copy bandwidth on an H100 and a row-window
+// forward measured slower; docs/PERFORMANCE.md.)
 __device__ inline void x2_row_sums(const float* row, int g, int groups, bool left_lane, bool right_lane,
                                    float out[4]) {
   const float4 a = reinterpret_cast<const float4*>(row + 8 * g)[0], b = reinterpret_cast<const float4*>(row + 8 * g)[1];
@@ -325,8 +267,8 @@ __global__ void resize_bwd_x2_rows(const float* gy, float* gx, int total, int in
   }
 }
 
-// Whether the f32 row-window x2 kernels run (CUTTLE_RESIZE_X2=flat keeps the one-row forward and the
-// table backward, for comparisons).
+// Whether the f32 row-window x2 backward runs (CUTTLE_RESIZE_X2=flat keeps the table backward, for
+// comparisons).
 bool x2_rows_kernel_enabled() {
   static const bool on = [] {
     const char* env = std::getenv("CUTTLE_RESIZE_X2");
@@ -370,16 +312,6 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align
     const int64_t in_h = x.size(2), in_w = x.size(3);
     const int64_t x2_threads = planes * in_h * (out_w / V);
     const bool x2 = !align_corners && out_h == 2 * in_h && out_w == 2 * in_w;
-    if constexpr (std::is_same_v<T, float>) {
-      const int64_t rows_threads = planes * ((in_h + kX2Rows - 1) / kX2Rows) * (in_w / 4);
-      if (x2 && in_w % 4 == 0 && aligned_to(xc.data<T>(), 16) && aligned_to(y.data<T>(), 16) &&
-          rows_threads < INT32_MAX - kThreads && x2_rows_kernel_enabled()) {
-        resize_fwd_x2_rows<<<grid_for(rows_threads, kThreads), kThreads, 0, stream_of(x)>>>(
-            xc.data<T>(), y.data<T>(), (int)rows_threads, (int)in_h, (int)in_w);
-        CUTTLE_CUDA_CHECK_LAUNCH("resize_bilinear (x2, rows)");
-        return;
-      }
-    }
     if (x2 && out_w % V == 0 && aligned_to(y.data<T>(), 16) && x2_threads < INT32_MAX) {
       resize_fwd_x2<T, V><<<grid_for(x2_threads, kThreads), kThreads, 0, stream_of(x)>>>(
           xc.data<T>(), y.data<T>(), (int)x2_threads, (int)in_h, (int)in_w);

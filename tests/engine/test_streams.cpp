@@ -26,6 +26,7 @@ TEST_CASE("stream slots are no-ops on the CPU and the branch-stream count clamps
   CHECK_THROWS_WITH(eng::StreamSlotGuard(eng::Device::cpu(), eng::kMaxStreamSlots + 1),
                     doctest::Contains("out of range"));
   const int before = eng::branch_streams();
+  CHECK(before == eng::kDefaultBranchStreams);  // every test that changes it puts it back
   eng::set_branch_streams(100);
   CHECK(eng::branch_streams() == eng::kMaxStreamSlots);
   eng::set_branch_streams(-2);

@@ -128,6 +128,7 @@ TEST_CASE("SparseMoE experts on side streams compute what they compute on one st
     std::vector<int64_t> pairs;
     for (int64_t b = 0; b < 9; ++b) pairs.insert(pairs.end(), {b % 6, (b + 1 + b / 6) % 6});
     moe->freeze_routing(Tensor::from_vector<int64_t>(pairs, {9, 2}).to(kGpu));
+    const int default_streams = engine::branch_streams();
     engine::set_branch_streams(0);
     const Result one = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
     for (int streams : {6, 4, 6, 6}) {
@@ -136,7 +137,7 @@ TEST_CASE("SparseMoE experts on side streams compute what they compute on one st
       const Result many = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
       check_close(many, one, 1e-6);
     }
-    engine::set_branch_streams(0);
+    engine::set_branch_streams(default_streams);
     // Every block held for a cross-stream wait goes back to the pools when the device is synchronised.
     MESSAGE("bytes held for cross-stream waits before synchronising: ", engine::cuda::allocator_stats(0).held);
     engine::cuda::synchronize(0);
@@ -157,6 +158,7 @@ TEST_CASE("SparseMoE on side streams: gradients accumulated over micro-batches w
       {0, 1, 1, 2, 2, 3, 3, 0, 0, 2, 1, 3},  // experts 0-3
       {4, 5, 5, 2, 2, 4, 4, 5, 5, 2, 2, 4},  // experts 2, 4, 5
       {0, 5, 1, 4, 2, 3, 3, 2, 4, 1, 5, 0}}; // all
+  const int default_streams = engine::branch_streams();
   auto accumulate = [&](int streams) {
     engine::set_branch_streams(streams);
     auto moe = cod_moe(32, kGpu);
@@ -172,7 +174,7 @@ TEST_CASE("SparseMoE on side streams: gradients accumulated over micro-batches w
     for (auto& [name, p] : moe->named_parameters())
       if (p.grad().defined()) res.grads[name] = p.grad();
     res.out = moe->expert(2).named_buffers().begin()->second.clone();  // a running statistic
-    engine::set_branch_streams(0);
+    engine::set_branch_streams(default_streams);
     return res;
   };
   const Result one = accumulate(0);

@@ -179,7 +179,7 @@ TEST_CASE("sanitize: cuda bilinear resize matches the CPU forward and backward")
   // odd heights, widths whose output is and is not a multiple of the pack.
   check_resize({{{1, 3, 1, 2}, {2, 4}}, {{2, 3, 5, 6}, {10, 12}}, {{1, 2, 3, 1}, {6, 2}}, {{1, 1, 7, 9}, {14, 18}},
                 {{1, 2, 3, 8}, {6, 16}}, {{2, 1, 1, 4}, {2, 8}}, {{1, 1, 2, 12}, {4, 24}}});
-  // The f32 row-window kernel (widths a multiple of 4): rows wider than a warp's 32 column groups
+  // The f32 row-window backward (widths a multiple of 4): rows wider than a warp's 32 column groups
   // (neighbours across a warp's edge come from memory), heights not a multiple of its 4-row window,
   // warps spanning several rows and planes, and a grid whose last warp is partly past the end.
   check_resize({{{1, 3, 7, 160}, {14, 320}}, {{3, 2, 9, 36}, {18, 72}}, {{2, 1, 5, 4}, {10, 8}},
