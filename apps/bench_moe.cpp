@@ -14,6 +14,8 @@
 // tools/bench_moe_torch.py times the same rows in PyTorch; tools/bench_compare.py joins the two --tsv files.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <cstdio>
@@ -373,6 +375,56 @@ int op_counts(Device d, bool quick, int64_t batch) {
   return 0;
 }
 
+// --op-host-times: where the host's time goes in one MoE step. On a GPU an op returns once its
+// kernels are enqueued, so the host time inside each op is its launch cost; what the step spends
+// outside ops is autograd and module bookkeeping. The device is drained before each step, so the
+// step's host time excludes waiting for earlier work (the routing read-back waits for the router only).
+int op_host_times(Device d, bool quick, int64_t batch, int warmup, int reps, const std::string& only) {
+  const models::CamoXpertConfig c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
+  const Sizes s = quick ? quick_sizes() : full_sizes(c, batch);
+  const int64_t E = (int64_t)c.moe.experts.size(), k = c.moe.top_k, B = s.batch;
+  const std::vector<int64_t> uniform = uniform_routing(B, k, E, 0);
+  std::printf("bench_moe --op-host-times: %s; %d side streams; host time per forward+backward step (training "
+              "mode), batch %lld, uniform routing, mean of %d steps after %d\n",
+              engine::describe_device(d).c_str(), engine::branch_streams(), (long long)B, reps, warmup);
+  for (size_t i = 0; i < 4; ++i) {
+    const int64_t dim = s.dims[i], map = s.maps[i], sr = c.moe.sr_ratios[i];
+    for (layers::MoEMode m : {layers::MoEMode::batched, layers::MoEMode::dense_soft}) {
+      const std::string row = "s" + std::to_string(i + 1) + " " + mode_name(m);
+      if (!bench::row_selected(row, only)) continue;
+      const Step step = moe_step(c, dim, map, sr, B, uniform, m, d);
+      for (int w = 0; w < warmup; ++w) step();
+      double host_ms = 0;
+      engine::OpTrace trace;
+      for (int r = 0; r < reps; ++r) {
+        bench::drain(d);
+        const auto t0 = std::chrono::steady_clock::now();
+        step();
+        host_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      }
+      bench::drain(d);
+      std::vector<std::pair<int64_t, std::string>> by_time;
+      int64_t in_ops_ns = 0;
+      for (const auto& [name, ns] : trace.host_ns()) {
+        by_time.emplace_back(ns, name);
+        in_ops_ns += ns;
+      }
+      std::sort(by_time.rbegin(), by_time.rend());
+      const double per = 1.0 / reps;
+      std::printf("\n%s [%lld,%lld,%lld,%lld]: host %.2f ms per step, %.2f ms inside %lld ops, %.2f ms outside\n",
+                  row.c_str(), (long long)B, (long long)dim, (long long)map, (long long)map, host_ms * per,
+                  in_ops_ns * 1e-6 * per, (long long)(trace.total() / reps), (host_ms - in_ops_ns * 1e-6) * per);
+      std::printf("  op: ms per step, calls, us per call\n");
+      for (size_t j = 0; j < by_time.size() && j < 14; ++j) {
+        const int64_t n = trace.counts().at(by_time[j].second);
+        std::printf("  %-28s %7.3f %5lld %8.1f\n", by_time[j].second.c_str(), by_time[j].first * 1e-6 * per,
+                    (long long)(n / reps), by_time[j].first * 1e-3 / (double)n);
+      }
+    }
+  }
+  return 0;
+}
+
 int run_all(Device d, bool quick, int64_t batch, int warmup, int reps, bool tf32, const std::string& tsv_path,
             const std::string& only, const std::string& routing_file, int64_t routing_batch) {
   const models::CamoXpertConfig c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
@@ -470,7 +522,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--only", only, "run only the rows whose \"op shape\" contains this text, or one of "
                                  "several separated by '|', e.g. \"batched (uniform) [16,|dense_soft (uniform) [16,\"");
-  bool ops = false;
+  bool ops = false, host_times = false;
+  app.add_flag("--op-host-times", host_times, "time the host side of each MoE step (batched, dense_soft) by engine op "
+                                              "instead of timing the device (--only filters \"s2 batched\"-style rows)");
   app.add_flag("--op-counts", ops, "count the engine ops (about one kernel each on a GPU) of each MoE step and "
                                    "expert instead of timing");
   CLI11_PARSE(app, argc, argv);
@@ -486,6 +540,7 @@ int main(int argc, char** argv) {
     if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
 #endif
     if (ops) return op_counts(device, quick, batch);
+    if (host_times) return op_host_times(device, quick, batch, warmup, reps, only);
     return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv, only, routing_file, routing_batch);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_moe: %s\n", e.what());

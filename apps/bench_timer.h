@@ -30,6 +30,13 @@ inline bool row_selected(const std::string& text, const std::string& patterns) {
   }
 }
 
+// Waits for the device's queued work (nothing on the CPU, where ops run to completion).
+inline void drain(engine::Device device) {
+#ifdef CUTTLE_WITH_CUDA
+  if (device.is_cuda()) engine::cuda::synchronize(device.index);
+#endif
+}
+
 struct Timing {
   double median_ms, min_ms;
   double host_ms = 0;  // GPU events: median time the host spent issuing a call (close to median_ms: host-bound)
@@ -40,11 +47,7 @@ inline Timing time_it(const std::function<void()>& fn, int warmup, int reps, eng
   for (int i = 0; i < warmup; ++i) fn();
   std::vector<double> ms;
   double host_ms = 0;
-  auto drain = [&] {
-#ifdef CUTTLE_WITH_CUDA
-    if (device.is_cuda()) engine::cuda::synchronize(device.index);
-#endif
-  };
+  auto drain = [&] { bench::drain(device); };
   const bool events = device.is_cuda() && !wall;
 #ifdef CUTTLE_WITH_CUDA
   if (events) {

@@ -15,8 +15,9 @@ OpTrace::OpTrace() : outer_(t_trace) { t_trace = this; }
 
 OpTrace::~OpTrace() {
   t_trace = outer_;
-  if (outer_)
-    for (const auto& [name, n] : counts_) outer_->counts_[name] += n;
+  if (!outer_) return;
+  for (const auto& [name, n] : counts_) outer_->counts_[name] += n;
+  for (const auto& [name, ns] : host_ns_) outer_->host_ns_[name] += ns;
 }
 
 int64_t OpTrace::total_ops(const std::map<std::string, int64_t>& counts) {
@@ -42,10 +43,20 @@ std::string ops_by_frequency(const std::map<std::string, int64_t>& counts) {
 }
 
 OpScope::OpScope(const char* name) {
-  if (t_trace && t_depth == 0) ++t_trace->counts_[name];
+  if (t_trace && t_depth == 0) {
+    ++t_trace->counts_[name];
+    counted_ = name;
+    start_ = std::chrono::steady_clock::now();
+  }
   ++t_depth;
 }
 
-OpScope::~OpScope() { --t_depth; }
+OpScope::~OpScope() {
+  --t_depth;
+  // t_trace may have changed only if the op itself opened or closed a trace, which no op does.
+  if (counted_ && t_trace)
+    t_trace->host_ns_[counted_] += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::steady_clock::now() - start_).count();
+}
 
 }  // namespace cuttle::engine

@@ -2,8 +2,11 @@
 // thread runs (the ops routed by CUTTLE_ROUTE_CUDA, reductions, copies and fills) is counted by name,
 // whichever device runs it. On a GPU nearly every op is one kernel launch (a few launch more: a
 // contiguous copy of an input, two-pass reductions), so the counts show where a layer's kernels go and
-// where fusion would pay (bench_moe --op-counts), even on a CPU-only machine.
+// where fusion would pay (bench_moe --op-counts), even on a CPU-only machine. It also sums the host
+// time each op takes to return: on a GPU, where ops only enqueue work, that is the op's host cost
+// (bench_moe --op-host-times), which decides the speed of steps made of many small kernels.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,12 +22,14 @@ class OpTrace {
   OpTrace& operator=(const OpTrace&) = delete;
 
   const std::map<std::string, int64_t>& counts() const { return counts_; }
+  // Host nanoseconds spent inside each op (from its start until it returned), by name.
+  const std::map<std::string, int64_t>& host_ns() const { return host_ns_; }
   int64_t total() const { return total_ops(counts_); }
   static int64_t total_ops(const std::map<std::string, int64_t>& counts);
 
  private:
   friend class OpScope;
-  std::map<std::string, int64_t> counts_;
+  std::map<std::string, int64_t> counts_, host_ns_;
   OpTrace* outer_;
 };
 
@@ -38,6 +43,10 @@ class OpScope {
   ~OpScope();
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
+
+ private:
+  const char* counted_ = nullptr;  // the name, when this op is counted in a trace
+  std::chrono::steady_clock::time_point start_;
 };
 
 // The ops of one call of `fn`, after an untraced warm-up call (first calls may take other paths: plan
