@@ -147,9 +147,14 @@ DeviceInfo device_info(int device) {
 
 DeviceGuard::DeviceGuard(int device) : prev_(0) {
   CUTTLE_CUDA_CHECK(cudaGetDevice(&prev_));
-  if (prev_ != device) set_device(device);
+  if (prev_ != device) {
+    set_device(device);
+    switched_ = true;
+  }
 }
 
-DeviceGuard::~DeviceGuard() { cudaSetDevice(prev_); }
+DeviceGuard::~DeviceGuard() {
+  if (switched_) cudaSetDevice(prev_);
+}
 
 }  // namespace cuttle::engine::cuda

@@ -38,7 +38,8 @@ struct DeviceInfo {
 };
 DeviceInfo device_info(int device);
 
-// RAII: makes a device current and restores the previous one.
+// RAII: makes a device current and restores the previous one (no driver call back when it was current
+// already: every op takes a guard, and most find their device current).
 class DeviceGuard {
  public:
   explicit DeviceGuard(int device);
@@ -48,6 +49,7 @@ class DeviceGuard {
 
  private:
   int prev_;
+  bool switched_ = false;
 };
 
 }  // namespace cuttle::engine::cuda
