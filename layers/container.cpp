@@ -3,6 +3,7 @@
 #include "engine/error.h"
 #include "layers/activation.h"
 #include "layers/conv.h"
+#include "layers/conv_batch_norm.h"
 #include "layers/norm.h"
 
 namespace cuttle::layers {
@@ -25,7 +26,16 @@ Var Sequential::forward(const Var& x) {
     if (i + 1 < layers_.size()) {
       const bool relu = dynamic_cast<ReLU*>(layers_[i + 1].get()) != nullptr;
       const bool gelu = dynamic_cast<GELU*>(layers_[i + 1].get()) != nullptr;
-      if (auto* conv = dynamic_cast<Conv2d*>(layers_[i].get()); conv && conv->bias.defined() && (relu || gelu)) {
+      // A Conv2d followed by BatchNorm2d (and ReLU): the bias folds into the normalisation while it
+      // uses batch statistics (layers/conv_batch_norm.h).
+      auto* conv = dynamic_cast<Conv2d*>(layers_[i].get());
+      if (auto* bn = dynamic_cast<BatchNorm2d*>(layers_[i + 1].get()); conv && bn) {
+        const bool then_relu = i + 2 < layers_.size() && dynamic_cast<ReLU*>(layers_[i + 2].get()) != nullptr;
+        y = conv_batch_norm(*conv, *bn, y, then_relu);
+        i += then_relu ? 2 : 1;
+        continue;
+      }
+      if (conv && conv->bias.defined() && (relu || gelu)) {
         y = conv->forward_activated(y, relu ? engine::UnaryOp::relu : engine::UnaryOp::gelu);
         ++i;
         continue;

@@ -1,5 +1,6 @@
 // Defines the containers: Sequential (children named "0", "1", ... applied in order; a biased Conv2d
-// followed by ReLU or GELU runs as Conv2d::forward_activated) and ModuleList
+// followed by ReLU or GELU runs as Conv2d::forward_activated, a Conv2d followed by BatchNorm2d (and
+// ReLU) as layers::conv_batch_norm, a BatchNorm2d followed by ReLU as one fused op) and ModuleList
 // (children named by index, no forward of its own), matching PyTorch's state names.
 #pragma once
 #include <memory>

@@ -43,16 +43,23 @@ engine::Conv2dParams conv_params(const Conv2dOptions& o) {
 }  // namespace
 
 Var Conv2d::forward(const Var& x) {
+  check_input(x);
+  return autograd::conv2d(x, weight, bias, conv_params(opts_));
+}
+
+Var Conv2d::forward_unbiased(const Var& x) {
+  check_input(x);
+  return autograd::conv2d(x, weight, Var(), conv_params(opts_));
+}
+
+void Conv2d::check_input(const Var& x) const {
   CUTTLE_CHECK(x.dim() == 4 && x.size(1) == in_, "Conv2d(", in_, "->", out_, "): input ", x.data().str(),
                " is not [N, ", in_, ", H, W]");
-  return autograd::conv2d(x, weight, bias, conv_params(opts_));
 }
 
 Var Conv2d::forward_activated(const Var& x, engine::UnaryOp act, double param) {
   if (!bias.defined()) return autograd::unary(act, forward(x), param);
-  CUTTLE_CHECK(x.dim() == 4 && x.size(1) == in_, "Conv2d(", in_, "->", out_, "): input ", x.data().str(),
-               " is not [N, ", in_, ", H, W]");
-  return autograd::bias_activation(autograd::conv2d(x, weight, Var(), conv_params(opts_)), bias, act, param);
+  return autograd::bias_activation(forward_unbiased(x), bias, act, param);
 }
 
 }  // namespace cuttle::layers

@@ -46,6 +46,8 @@ class Conv2d : public UnaryModule {
   // act(forward(x)) for an engine::is_fusable_activation op, the bias and the activation in one pass
   // each way (Sequential uses it for a Conv2d followed by ReLU or GELU).
   Var forward_activated(const Var& x, engine::UnaryOp act, double param = 1.0);
+  // The convolution without adding the bias (layers/conv_batch_norm.h folds it into a BatchNorm).
+  Var forward_unbiased(const Var& x);
 
   Var weight, bias;  // bias undefined when opts.bias is false
   int64_t in_channels() const { return in_; }
@@ -54,6 +56,8 @@ class Conv2d : public UnaryModule {
   const Conv2dOptions& options() const { return opts_; }
 
  private:
+  void check_input(const Var& x) const;
+
   int64_t in_, out_;
   Size2 kernel_;
   Conv2dOptions opts_;

@@ -1,5 +1,6 @@
 #include "layers/conv_bn_relu.h"
 
+#include "layers/conv_batch_norm.h"
 
 namespace cuttle::layers {
 
@@ -8,7 +9,7 @@ ConvBNReLU::ConvBNReLU(int64_t in, int64_t out, int64_t kernel, engine::Generato
   bn = register_module("bn", std::make_shared<BatchNorm2d>(out));
 }
 
-// BatchNorm and ReLU run as one fused op.
-Var ConvBNReLU::forward(const Var& x) { return bn->forward_relu(conv->forward(x)); }
+// BatchNorm and ReLU run as one fused op; the conv's bias folds into the BatchNorm while it trains.
+Var ConvBNReLU::forward(const Var& x) { return conv_batch_norm(*conv, *bn, x, true); }
 
 }  // namespace cuttle::layers

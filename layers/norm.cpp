@@ -25,7 +25,7 @@ Var BatchNorm2d::forward_relu(const Var& x) { return run(x, true); }
 Var BatchNorm2d::run(const Var& x, bool relu) {
   CUTTLE_CHECK(x.dim() == 4 && x.size(1) == channels_, "BatchNorm2d(", channels_, "): input ", x.data().str(),
                " is not [N, ", channels_, ", H, W]");
-  bool use_batch_stats = is_training() || !opts_.track_running_stats;
+  const bool use_batch_stats = uses_batch_statistics();
   CUTTLE_CHECK(!use_batch_stats || x.size(0) * x.size(2) * x.size(3) > 1, "BatchNorm2d(", channels_,
                "): batch statistics need more than one value per channel, input ", x.data().str());
   auto norm = relu ? autograd::batch_norm_relu : autograd::batch_norm;
@@ -33,6 +33,17 @@ Var BatchNorm2d::run(const Var& x, bool relu) {
   Var y = norm(x, weight, bias, running_mean(), running_var(), is_training(), opts_.momentum, opts_.eps);
   if (is_training()) engine::add_scalar_(num_batches_tracked(), 1);  // in host memory: no launch
   return y;
+}
+
+Var BatchNorm2d::forward_shifted(const Var& x, const Var& shift, bool relu) {
+  CUTTLE_CHECK(uses_batch_statistics(), "BatchNorm2d(", channels_,
+               "): forward_shifted needs batch statistics (training mode or untracked running statistics)");
+  CUTTLE_CHECK(shift.dim() == 1 && shift.size(0) == channels_, "BatchNorm2d(", channels_, "): shift ",
+               shift.data().str(), " is not [", channels_, "]");
+  Var y = run(x, relu);
+  // running = (1 - m) running + m (mean(x) + shift): run added the first two terms.
+  if (opts_.track_running_stats) engine::add_(running_mean(), shift.data(), opts_.momentum);
+  return autograd::with_zero_gradient_for(y, shift);
 }
 
 LayerNorm2d::LayerNorm2d(int64_t channels, double eps, bool affine) : channels_(channels), eps_(eps) {

@@ -22,6 +22,14 @@ class BatchNorm2d : public UnaryModule {
   Var forward(const Var& x) override;
   // relu(forward(x)) as one fused op (one pass on the GPU); same statistics and running-stat update.
   Var forward_relu(const Var& x);
+  // True when forward normalises with the batch's own statistics (training, or no running ones): a
+  // per-channel constant added to the input then cancels.
+  bool uses_batch_statistics() const { return is_training() || !opts_.track_running_stats; }
+  // forward(x + shift) (relu'd when asked) for a per-channel constant `shift` [C] while
+  // uses_batch_statistics(): the output is forward(x)'s, the running mean takes the shift in
+  // (running_mean += momentum * shift, exactly as if x + shift had been normalised), and `shift` gets
+  // its true gradient, zero (autograd::with_zero_gradient_for), without a pass over x.
+  Var forward_shifted(const Var& x, const Var& shift, bool relu);
 
   Var weight, bias;  // [C], undefined without affine
   Tensor& running_mean() { return buffer("running_mean"); }

@@ -36,6 +36,14 @@ Var batch_norm_relu(const Var& x, const Var& weight, const Var& bias, const Tens
                 });
 }
 
+Var with_zero_gradient_for(const Var& y, const Var& cancelled) {
+  return record("zero_gradient_for", y.data(), {y, cancelled},
+                [shape = cancelled.shape(), dt = cancelled.dtype(), device = cancelled.device()](
+                    const auto& g, const auto& needs) {
+                  return std::vector<Tensor>{g[0], needs[1] ? Tensor::zeros(shape, dt, device) : Tensor()};
+                });
+}
+
 Var layer_norm(const Var& x, const Var& weight, const Var& bias, double eps) {
   const Tensor w = data_or_none(weight);
   eng::LayerNormResult r = eng::layer_norm(x.data(), w, data_or_none(bias), eps);

@@ -25,7 +25,7 @@ ResBlock::ResBlock(int64_t channels, engine::Generator& gen) {
 }
 
 Var ResBlock::forward(const Var& x) {
-  Var h = ag::relu(bn1->forward(conv1->forward(x)));
+  Var h = bn1->forward_relu(conv1->forward(x));  // one fused op
   return ag::relu(x + bn2->forward(conv2->forward(h)));
 }
 

@@ -1,5 +1,5 @@
 // The fused batch norm + ReLU: float64 gradient checks (training and eval, with and without affine
-// parameters) and, on the CPU, equality with relu(batch_norm(x)) in values, statistics and gradients.
+// parameters; with_zero_gradient_for on top) and, on the CPU, equality with relu(batch_norm(x)) in values, statistics and gradients.
 #include "autograd/functions/elementwise.h"
 #include "autograd/functions/norm.h"
 #include "autograd/functions/reduce.h"
@@ -28,6 +28,13 @@ TEST_CASE("gradcheck batch_norm_relu eval / affine") {
   Tensor rm = randn({3}, 581), rv = rand_uniform({3}, 0.5, 2, 582);
   check_gradcheck([rm, rv](const V& v) { return batch_norm_relu(v[0], v[1], v[2], rm, rv, false); },
                   {randn({2, 3, 2, 2}, 580), randn({3}, 583), randn({3}, 584)});
+}
+
+// The zero gradient of a shift that batch statistics cancel (layers/conv_batch_norm.h): y's gradient
+// passes through, the shift's is zero, and so is the finite difference (the output ignores it).
+TEST_CASE("gradcheck with_zero_gradient_for") {
+  check_gradcheck([](const V& v) { return with_zero_gradient_for(batch_norm_relu(v[0], Var(), Var(), Tensor(), Tensor(), true), v[1]); },
+                  {randn({2, 3, 3, 2}, 595), randn({3}, 596)});
 }
 
 }
