@@ -11,7 +11,8 @@ namespace cuttle::layers {
 // only, and its gradient is the zero it truly is (BatchNorm2d::forward_shifted). That saves a full
 // pass over the activation each way (the bias add forward, the bias-gradient reduction backward).
 // Optimizers see a zero gradient, as PyTorch's rounding noise around zero, so training matches it
-// (weight decay included). In eval mode the bias is added as usual.
+// (weight decay included). In eval mode the bias is added as usual. CUTTLE_CONV_BN_FOLD=0 turns the
+// fold off (for benchmarks).
 Var conv_batch_norm(Conv2d& conv, BatchNorm2d& bn, const Var& x, bool relu);
 
 }  // namespace cuttle::layers
