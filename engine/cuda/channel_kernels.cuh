@@ -4,8 +4,9 @@
 //    launch_row_packs picks 16-byte packs along S where the rows allow them;
 //  - ChannelPlan + channel_partials: a deterministic per-channel reduction. Each channel's N*S values
 //    are cut into items by a rule that depends on the shape only; one block folds an item in a fixed
-//    order into double partial sums; channel_finish then adds a channel's partials in a fixed tree.
-//    The result is the same on every run and every GPU.
+//    order into double partial sums; channel_finish then adds a channel's partials in a fixed tree
+//    (a channel of one item finishes in the first launch). The result is the same on every run and
+//    every GPU.
 #pragma once
 #include <algorithm>
 #include <initializer_list>
@@ -80,11 +81,32 @@ __device__ inline void block_tree_sum(double* buf) {
   }
 }
 
-// partials[k * C * items + c * items + item] = sum over the item's values of fn's k-th output.
+// Where channel_partials_kernel's block sums go: partials[k * C * items + c * items + item]
+// (PartialsOut), or, when a channel is one item, straight to fin(c, sums) (FinishOut: one launch).
+struct PartialsOut {
+  double* partials;
+  int64_t total_items;
+  template <int K>
+  __device__ void operator()(int64_t item, int64_t, const double (&sums)[K]) const {
+    for (int q = 0; q < K; ++q) partials[q * total_items + item] = sums[q];
+  }
+};
+template <typename Fin>
+struct FinishOut {
+  Fin fin;
+  template <int K>
+  __device__ void operator()(int64_t, int64_t c, const double (&sums)[K]) const {
+    double copy[K];
+    for (int q = 0; q < K; ++q) copy[q] = sums[q];
+    fin(c, copy);
+  }
+};
+
+// Sums each item's values of fn's K outputs and hands them, on thread 0, to out(item, c, sums).
 // fn(c, n, s, index, acc) adds its K contributions for the value at `index` = (n*C + c)*S + s.
 // Launch with kThreads threads (1-D).
-template <int K, typename Fn>
-__global__ void channel_partials_kernel(ChannelPlan p, Fn fn, double* partials) {
+template <int K, typename Fn, typename Out>
+__global__ void channel_partials_kernel(ChannelPlan p, Fn fn, Out out) {
   __shared__ double buf[K][kThreads];
   const int64_t total_items = p.C * p.items;
   for (int64_t it = blockIdx.x; it < total_items; it += gridDim.x) {
@@ -107,8 +129,11 @@ __global__ void channel_partials_kernel(ChannelPlan p, Fn fn, double* partials) 
     }
     for (int q = 0; q < K; ++q) buf[q][threadIdx.x] = acc[q];
     for (int q = 0; q < K; ++q) block_tree_sum(buf[q]);
-    if (threadIdx.x == 0)
-      for (int q = 0; q < K; ++q) partials[q * total_items + it] = buf[q][0];
+    if (threadIdx.x == 0) {
+      double sums[K];
+      for (int q = 0; q < K; ++q) sums[q] = buf[q][0];
+      out(it, c, sums);
+    }
     __syncthreads();
   }
 }
@@ -136,14 +161,21 @@ __global__ void channel_finish_kernel(const double* partials, int64_t C, int64_t
   }
 }
 
-// Runs both stages: per-channel sums of fn's K outputs handed to fin(c, sums). Needs N*S > 0.
+// Runs both stages: per-channel sums of fn's K outputs handed to fin(c, sums). Needs N*S > 0. A
+// channel of at most kChannelItem values is one item: its block's sum is the channel's, and fin runs
+// in the same launch (the finish stage would add that one partial to zeros: the same sums).
 template <int K, typename Fn, typename Fin>
 void channel_reduce(const ChannelPlan& p, const Fn& fn, const Fin& fin, Device device, cudaStream_t stream,
                     const char* name) {
   const int64_t total = p.C * p.items;
-  Tensor partials = Tensor::empty({K * total}, DType::f64, device);
   const int grid1 = (int)std::min<int64_t>(total, 1 << 20);
-  channel_partials_kernel<K><<<grid1, kThreads, 0, stream>>>(p, fn, partials.data<double>());
+  if (p.items == 1) {
+    channel_partials_kernel<K><<<grid1, kThreads, 0, stream>>>(p, fn, FinishOut<Fin>{fin});
+    CUTTLE_CUDA_CHECK_LAUNCH(name);
+    return;
+  }
+  Tensor partials = Tensor::empty({K * total}, DType::f64, device);
+  channel_partials_kernel<K><<<grid1, kThreads, 0, stream>>>(p, fn, PartialsOut{partials.data<double>(), total});
   CUTTLE_CUDA_CHECK_LAUNCH(name);
   const int grid2 = (int)std::min<int64_t>(p.C, 65535);
   channel_finish_kernel<K><<<grid2, kThreads, 0, stream>>>(partials.data<double>(), p.C, p.items, p.items, 1, total,
