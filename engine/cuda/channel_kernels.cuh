@@ -96,9 +96,7 @@ struct FinishOut {
   Fin fin;
   template <int K>
   __device__ void operator()(int64_t, int64_t c, const double (&sums)[K]) const {
-    double copy[K];
-    for (int q = 0; q < K; ++q) copy[q] = sums[q];
-    fin(c, copy);
+    fin(c, sums);
   }
 };
 
