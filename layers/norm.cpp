@@ -22,15 +22,17 @@ BatchNorm2d::BatchNorm2d(int64_t channels, const BatchNormOptions& opts) : chann
 Var BatchNorm2d::forward(const Var& x) { return run(x, false); }
 Var BatchNorm2d::forward_relu(const Var& x) { return run(x, true); }
 
-Var BatchNorm2d::run(const Var& x, bool relu) {
+Var BatchNorm2d::run(const Var& x, bool relu, const Tensor& running_mean_shift) {
   CUTTLE_CHECK(x.dim() == 4 && x.size(1) == channels_, "BatchNorm2d(", channels_, "): input ", x.data().str(),
                " is not [N, ", channels_, ", H, W]");
   const bool use_batch_stats = uses_batch_statistics();
   CUTTLE_CHECK(!use_batch_stats || x.size(0) * x.size(2) * x.size(3) > 1, "BatchNorm2d(", channels_,
                "): batch statistics need more than one value per channel, input ", x.data().str());
   auto norm = relu ? autograd::batch_norm_relu : autograd::batch_norm;
-  if (!opts_.track_running_stats) return norm(x, weight, bias, Tensor(), Tensor(), true, opts_.momentum, opts_.eps);
-  Var y = norm(x, weight, bias, running_mean(), running_var(), is_training(), opts_.momentum, opts_.eps);
+  if (!opts_.track_running_stats)
+    return norm(x, weight, bias, Tensor(), Tensor(), true, opts_.momentum, opts_.eps, Tensor());
+  Var y = norm(x, weight, bias, running_mean(), running_var(), is_training(), opts_.momentum, opts_.eps,
+               is_training() ? running_mean_shift : Tensor());
   if (is_training()) engine::add_scalar_(num_batches_tracked(), 1);  // in host memory: no launch
   return y;
 }
@@ -40,10 +42,8 @@ Var BatchNorm2d::forward_shifted(const Var& x, const Var& shift, bool relu) {
                "): forward_shifted needs batch statistics (training mode or untracked running statistics)");
   CUTTLE_CHECK(shift.dim() == 1 && shift.size(0) == channels_, "BatchNorm2d(", channels_, "): shift ",
                shift.data().str(), " is not [", channels_, "]");
-  Var y = run(x, relu);
-  // running = (1 - m) running + m (mean(x) + shift): run added the first two terms.
-  if (opts_.track_running_stats) engine::add_(running_mean(), shift.data(), opts_.momentum);
-  return autograd::with_zero_gradient_for(y, shift);
+  // running = (1 - m) running + m (mean(x) + shift), inside the statistics kernel.
+  return autograd::with_zero_gradient_for(run(x, relu, shift.data()), shift);
 }
 
 LayerNorm2d::LayerNorm2d(int64_t channels, double eps, bool affine) : channels_(channels), eps_(eps) {

@@ -40,7 +40,7 @@ class BatchNorm2d : public UnaryModule {
   void set_momentum(double momentum) { opts_.momentum = momentum; }
 
  private:
-  Var run(const Var& x, bool relu);
+  Var run(const Var& x, bool relu, const Tensor& running_mean_shift = Tensor());
 
   int64_t channels_;
   BatchNormOptions opts_;

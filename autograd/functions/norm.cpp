@@ -11,10 +11,11 @@ eng::NormNeeds to_needs(const std::vector<bool>& n) { return {n[0], n[1], n[2]};
 }  // namespace
 
 Var batch_norm(const Var& x, const Var& weight, const Var& bias, const Tensor& running_mean,
-               const Tensor& running_var, bool training, double momentum, double eps) {
+               const Tensor& running_var, bool training, double momentum, double eps,
+               const Tensor& running_mean_shift) {
   const Tensor w = data_or_none(weight);
-  eng::BatchNormResult r =
-      eng::batch_norm(x.data(), w, data_or_none(bias), running_mean, running_var, training, momentum, eps);
+  eng::BatchNormResult r = eng::batch_norm(x.data(), w, data_or_none(bias), running_mean, running_var, training,
+                                           momentum, eps, running_mean_shift);
   return record("batch_norm", r.output, {x, weight, bias},
                 [xs = x.data(), w, mean = r.save_mean, invstd = r.save_invstd, training](const auto& g,
                                                                                        const auto& needs) {
@@ -23,10 +24,11 @@ Var batch_norm(const Var& x, const Var& weight, const Var& bias, const Tensor& r
 }
 
 Var batch_norm_relu(const Var& x, const Var& weight, const Var& bias, const Tensor& running_mean,
-                    const Tensor& running_var, bool training, double momentum, double eps) {
+                    const Tensor& running_var, bool training, double momentum, double eps,
+                    const Tensor& running_mean_shift) {
   const Tensor w = data_or_none(weight);
-  eng::BatchNormResult r =
-      eng::batch_norm_relu(x.data(), w, data_or_none(bias), running_mean, running_var, training, momentum, eps);
+  eng::BatchNormResult r = eng::batch_norm_relu(x.data(), w, data_or_none(bias), running_mean, running_var, training,
+                                                momentum, eps, running_mean_shift);
   // The output doubles as the ReLU mask (the next layer usually keeps it anyway).
   return record("batch_norm_relu", r.output, {x, weight, bias},
                 [xs = x.data(), w, y = r.output, mean = r.save_mean, invstd = r.save_invstd, training](

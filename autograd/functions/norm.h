@@ -8,12 +8,14 @@
 namespace cuttle::autograd {
 
 // weight, bias: [C] or undefined Vars. running_mean / running_var: [C] buffers (or undefined Tensors
-// in training), updated in place when training.
+// in training), updated in place when training; running_mean_shift as engine::batch_norm's.
 Var batch_norm(const Var& x, const Var& weight, const Var& bias, const Tensor& running_mean,
-               const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+               const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+               const Tensor& running_mean_shift = Tensor());
 // relu(batch_norm(...)) as one node (one pass on the GPU); same arguments as batch_norm.
 Var batch_norm_relu(const Var& x, const Var& weight, const Var& bias, const Tensor& running_mean,
-                    const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+                    const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                    const Tensor& running_mean_shift = Tensor());
 // y itself, recorded so that `cancelled` gets a zero gradient: for a per-channel constant added
 // before a normalisation with batch statistics, which removes it (layers/conv_batch_norm.h). Defined
 // zeros rather than none, so optimizers treat the parameter as if its gradient had been computed

@@ -33,11 +33,22 @@ void for_channel_rows(const BnGeom& g, int64_t c, const Fn& fn) {
 
 }  // namespace
 
+void check_running_mean_shift(const char* op, const Tensor& shift, const Tensor& running_mean, bool training,
+                              const Tensor& x, int64_t C) {
+  if (!shift.defined()) return;
+  CUTTLE_CHECK(training && running_mean.defined(), op,
+               ": running_mean_shift needs training mode with running statistics (it only enters their update)");
+  CUTTLE_CHECK(shift.dim() == 1 && shift.size(0) == C && shift.dtype() == x.dtype() && shift.device() == x.device(), op,
+               ": running_mean_shift ", shift.str(), " must be [", C, "] of the input's dtype and device (", x.str(), ")");
+}
+
 BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                           Tensor running_var, bool training, double momentum, double eps) {
+                           Tensor running_var, bool training, double momentum, double eps,
+                           const Tensor& running_mean_shift) {
   CUTTLE_ROUTE_CUDA("batch_norm",
-                    cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, false), x,
-                    weight, bias, running_mean, running_var);
+                    cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, false,
+                                     running_mean_shift),
+                    x, weight, bias, running_mean, running_var, running_mean_shift);
   const char* op = "batch_norm";
   cpu::require_cpu(op, x);
   CUTTLE_CHECK(x.dim() >= 2, op, ": input must be [N, C, ...], got ", shape_str(x.shape()));
@@ -50,6 +61,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   CUTTLE_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()), op,
                ": running stats must be contiguous (they are updated in place)");
   CUTTLE_CHECK(training || running_mean.defined(), op, ": eval mode needs running_mean and running_var");
+  check_running_mean_shift(op, running_mean_shift, running_mean, training, x, g.C);
   const int64_t M = g.N * g.S;
   CUTTLE_CHECK(!training || M > 1, op, ": training needs more than one value per channel, got input ",
                shape_str(x.shape()));
@@ -68,6 +80,8 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
     T* pinv = r.save_invstd.data<T>();
     T* rm = running_mean.defined() ? running_mean.data<T>() : nullptr;
     T* rv = running_var.defined() ? running_var.data<T>() : nullptr;
+    const Tensor shift_c = running_mean_shift.defined() ? running_mean_shift.contiguous() : Tensor();
+    const T* shift = cpu::data_or_null<T>(shift_c);
     parallel_for(0, g.C, g.grain(), [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         double mean, var;
@@ -85,7 +99,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
           });
           var = sq / M;
           if (rm) {
-            rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean);
+            rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * (mean + (shift ? (double)shift[c] : 0.0)));
             rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * var * M / (M - 1));
           }
         } else {

@@ -13,11 +13,14 @@
 namespace cuttle::engine {
 
 BatchNormResult batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                                Tensor running_var, bool training, double momentum, double eps) {
+                                Tensor running_var, bool training, double momentum, double eps,
+                                const Tensor& running_mean_shift) {
   CUTTLE_ROUTE_CUDA("batch_norm_relu",
-                    cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, true), x,
-                    weight, bias, running_mean, running_var);
-  BatchNormResult r = batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
+                    cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, true,
+                                     running_mean_shift),
+                    x, weight, bias, running_mean, running_var, running_mean_shift);
+  BatchNormResult r =
+      batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, running_mean_shift);
   dispatch_float(x.dtype(), "batch_norm_relu", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* y = r.output.data<T>();  // fresh and contiguous

@@ -45,6 +45,7 @@ struct TrainFin {
   const T* b;
   T* rm;
   T* rv;
+  const T* rm_shift;  // may be null
   T* mean_out;
   T* invstd_out;
   T* coef;
@@ -56,7 +57,7 @@ struct TrainFin {
     double var = sums[1] / M - d * d;
     if (var < 0) var = 0;
     if (rm) {
-      rm[c] = (T)((1 - momentum) * (double)rm[c] + momentum * mean);
+      rm[c] = (T)((1 - momentum) * (double)rm[c] + momentum * (mean + (rm_shift ? (double)rm_shift[c] : 0.0)));
       rv[c] = (T)((1 - momentum) * (double)rv[c] + momentum * var * M / (M - 1));
     }
     bn_coefficients<T>(c, C, mean, var, eps, w, b, mean_out, invstd_out, coef);
@@ -165,7 +166,8 @@ struct NcsShape {
 }  // namespace
 
 BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                           Tensor running_var, bool training, double momentum, double eps, bool relu) {
+                           Tensor running_var, bool training, double momentum, double eps, bool relu,
+                           const Tensor& running_mean_shift) {
   const char* op = relu ? "batch_norm_relu" : "batch_norm";
   check_norm_input(op, x);
   CUTTLE_CHECK(x.dim() >= 2, op, ": input must be [N, C, ...], got ", shape_str(x.shape()));
@@ -178,6 +180,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   CUTTLE_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()), op,
                ": running stats must be contiguous (they are updated in place)");
   CUTTLE_CHECK(training || running_mean.defined(), op, ": eval mode needs running_mean and running_var");
+  engine::check_running_mean_shift(op, running_mean_shift, running_mean, training, x, g.C);
   const int64_t M = g.N * g.S;
   CUTTLE_CHECK(!training || M > 1, op, ": training needs more than one value per channel, got input ",
                shape_str(x.shape()));
@@ -186,7 +189,8 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   BatchNormResult r{Tensor::empty(x.shape(), x.dtype(), dev), Tensor::empty({g.C}, x.dtype(), dev),
                     Tensor::empty({g.C}, x.dtype(), dev)};
   if (g.C == 0) return r;
-  const Tensor xc = x.contiguous(), wc = contiguous_or_none(weight), bc = contiguous_or_none(bias);
+  const Tensor xc = x.contiguous(), wc = contiguous_or_none(weight), bc = contiguous_or_none(bias),
+               shift_c = contiguous_or_none(running_mean_shift);
   cudaStream_t st = stream_of(x);
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -194,7 +198,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
     const T* px = xc.data<T>();
     if (training) {
       TrainFin<T> fin{px, ptr_or_null<T>(wc), ptr_or_null<T>(bc), ptr_or_null<T>(running_mean),
-                      ptr_or_null<T>(running_var), r.save_mean.data<T>(), r.save_invstd.data<T>(), coef.data<T>(),
+                      ptr_or_null<T>(running_var), ptr_or_null<T>(shift_c), r.save_mean.data<T>(), r.save_invstd.data<T>(), coef.data<T>(),
                       g.C, g.S, (double)M, momentum, eps};
       channel_reduce<2>(ChannelPlan(g.N, g.C, g.S), StatsFn<T>{px, g.S}, fin, dev, st, op);
     } else {

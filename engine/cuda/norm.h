@@ -7,9 +7,10 @@
 
 namespace cuttle::engine::cuda {
 
-// relu: output = max(batch_norm(x), 0).
+// relu: output = max(batch_norm(x), 0). running_mean_shift: as engine::batch_norm's (or undefined).
 BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                           Tensor running_var, bool training, double momentum, double eps, bool relu);
+                           Tensor running_var, bool training, double momentum, double eps, bool relu,
+                           const Tensor& running_mean_shift);
 // relu_output: the fused forward's output (its positive entries pass the gradient); undefined
 // for plain batch norm.
 NormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& save_mean,

@@ -23,8 +23,12 @@ struct BatchNormResult {
 // biased variance and, when the running stats are given, updates them in place (their storage is
 // shared with the caller): r = (1 - momentum) r + momentum * batch, with the unbiased variance.
 // Eval normalises with running_mean / running_var, which must then be given. All share x's dtype.
+// running_mean_shift [C] (training with running stats only): a per-channel constant the input is taken
+// to carry on top of x, which batch statistics cancel; it enters the running mean alone,
+// r = (1 - momentum) r + momentum * (batch mean + shift) (layers/conv_batch_norm.h).
 BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                           Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+                           Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                           const Tensor& running_mean_shift = Tensor());
 // `training` selects the gradient through the batch statistics (true) or through constant statistics.
 NormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
                               const Tensor& save_mean, const Tensor& save_invstd, bool training,
@@ -32,7 +36,12 @@ NormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Ten
 
 // relu(batch_norm(...)) in one pass on the GPU; same arguments, statistics and running-stat update.
 BatchNormResult batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                                Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+                                Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                                const Tensor& running_mean_shift = Tensor());
+// The backends' check of a running_mean_shift argument (undefined passes): [C], x's dtype and device,
+// training with running statistics.
+void check_running_mean_shift(const char* op, const Tensor& shift, const Tensor& running_mean, bool training,
+                              const Tensor& x, int64_t C);
 // Its backward: grad_out passes where the forward's `output` is positive, then batch_norm_backward.
 // Keeping the output (which the next layer usually keeps anyway) rather than a mask costs no memory.
 NormGrads batch_norm_relu_backward(const Tensor& grad_out, const Tensor& output, const Tensor& x,

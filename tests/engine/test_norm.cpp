@@ -67,6 +67,32 @@ TEST_CASE("batch_norm training: batch statistics and the running-stat update") {
   CHECK_THROWS_AS(eng::batch_norm(x, Tensor::ones({3}, DType::f64), Tensor(), Tensor(), Tensor(), true), cuttle::Error);
 }
 
+TEST_CASE("batch_norm running_mean_shift enters the running mean only") {
+  Tensor x = randn({3, 2, 2, 3}, 22), shift = Tensor::from_vector<double>({2.0, -3.0}, {2});
+  Tensor rm = Tensor::from_vector<double>({0.5, -1.0}, {2}), rv = Tensor::from_vector<double>({2.0, 3.0}, {2});
+  Tensor rm0 = rm.clone(), rv0 = rv.clone();
+  const eng::BatchNormResult plain = eng::batch_norm(x, Tensor(), Tensor(), rm0, rv0, true, 0.1, 1e-5);
+  const eng::BatchNormResult shifted = eng::batch_norm(x, Tensor(), Tensor(), rm, rv, true, 0.1, 1e-5, shift);
+  check_close(shifted.output, plain.output, 0);
+  check_close(shifted.save_mean, plain.save_mean, 0);
+  check_close(rv, rv0, 0);
+  std::vector<double> mean, var;
+  channel_stats(x, mean, var);
+  check_close(rm, Tensor::from_vector<double>({0.9 * 0.5 + 0.1 * (mean[0] + 2.0), 0.9 * -1.0 + 0.1 * (mean[1] - 3.0)}, {2}),
+              1e-14);
+  // batch_norm_relu takes it the same way.
+  Tensor rm_relu = Tensor::from_vector<double>({0.5, -1.0}, {2}), rv_relu = rv0.clone();
+  eng::batch_norm_relu(x, Tensor(), Tensor(), rm_relu, rv_relu, true, 0.1, 1e-5, shift);
+  check_close(rm_relu, rm, 0);
+  // Only in training with running statistics, and only [C] of x's dtype.
+  CHECK_THROWS_AS(eng::batch_norm(x, Tensor(), Tensor(), rm, rv, false, 0.1, 1e-5, shift), cuttle::Error);
+  CHECK_THROWS_AS(eng::batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, shift), cuttle::Error);
+  CHECK_THROWS_AS(eng::batch_norm(x, Tensor(), Tensor(), rm, rv, true, 0.1, 1e-5, Tensor::ones({3}, DType::f64)),
+                  cuttle::Error);
+  CHECK_THROWS_AS(eng::batch_norm(x, Tensor(), Tensor(), rm, rv, true, 0.1, 1e-5, Tensor::ones({2}, DType::f32)),
+                  cuttle::Error);
+}
+
 TEST_CASE("batch_norm eval uses the running statistics and leaves them alone") {
   Tensor x = randn({2, 3, 4}, 22);
   Tensor rm = Tensor::from_vector<double>({0.1, -0.2, 0.3}, {3}), rv = Tensor::from_vector<double>({1.0, 0.5, 2.0}, {3});

@@ -51,8 +51,11 @@ void check_batch_norm(const Shape& shape, DType dt, bool affine, bool relu, uint
     INFO("training ", training);
     Tensor rm = randn({C}, seed + 4, dt), rv = rand_uniform({C}, 0.5, 2.0, seed + 5, dt);
     Tensor rm_g = rm.to(kGpu), rv_g = rv.to(kGpu);
-    eng::BatchNormResult ref = bn(x, w, b, rm, rv, training, 0.1, 1e-5);
-    eng::BatchNormResult got = bn(x.to(kGpu), gpu_or_none(w), gpu_or_none(b), rm_g, rv_g, training, 0.1, 1e-5);
+    // Training also takes a running-mean shift (a conv bias the normalisation cancels).
+    const Tensor shift = training ? randn({C}, seed + 6, dt) : Tensor();
+    eng::BatchNormResult ref = bn(x, w, b, rm, rv, training, 0.1, 1e-5, shift);
+    eng::BatchNormResult got =
+        bn(x.to(kGpu), gpu_or_none(w), gpu_or_none(b), rm_g, rv_g, training, 0.1, 1e-5, gpu_or_none(shift));
     CHECK(got.output.device() == kGpu);
     CHECK(rel_err(got.output, ref.output) <= tol);
     CHECK(rel_err(got.save_mean, ref.save_mean) <= tol);
