@@ -29,7 +29,9 @@
 #include "apps/branch_streams_option.h"
 #include "apps/shipped_config.h"
 #include "autograd/functions/attention.h"
+#include "engine/conv_log.h"
 #include "engine/error.h"
+#include "engine/ops/elementwise.h"
 #include "engine/op_trace.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
@@ -331,11 +333,32 @@ std::vector<std::vector<int64_t>> recorded_routing(const std::string& path, int6
 // --op-counts: engine ops (on a GPU nearly one kernel each) of one forward+backward step of every
 // MoE mode at each scale under the uniform routing, and of each expert alone on its uniform
 // sub-batch, with the most frequent ops of the batched step; nothing is timed.
+// What the op-level modes (--op-counts, --op-host-times, --conv-times) share: the config, the shapes
+// and the uniform routing.
+struct MoESetup {
+  models::CamoXpertConfig c;
+  Sizes s;
+  int64_t E, k, B;
+  std::vector<int64_t> uniform;
+};
+
+MoESetup moe_setup(bool quick, int64_t batch) {
+  MoESetup setup;
+  setup.c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
+  setup.s = quick ? quick_sizes() : full_sizes(setup.c, batch);
+  setup.E = (int64_t)setup.c.moe.experts.size();
+  setup.k = setup.c.moe.top_k;
+  setup.B = setup.s.batch;
+  setup.uniform = uniform_routing(setup.B, setup.k, setup.E, 0);
+  return setup;
+}
+
 int op_counts(Device d, bool quick, int64_t batch) {
-  const models::CamoXpertConfig c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
-  const Sizes s = quick ? quick_sizes() : full_sizes(c, batch);
-  const int64_t E = (int64_t)c.moe.experts.size(), k = c.moe.top_k, B = s.batch;
-  const std::vector<int64_t> uniform = uniform_routing(B, k, E, 0);
+  const MoESetup setup = moe_setup(quick, batch);
+  const models::CamoXpertConfig& c = setup.c;
+  const Sizes& s = setup.s;
+  const int64_t E = setup.E, k = setup.k, B = setup.B;
+  const std::vector<int64_t>& uniform = setup.uniform;
   using engine::count_ops;
   auto total = engine::OpTrace::total_ops;
   std::printf("bench_moe --op-counts: %s; engine ops per forward+backward step (training mode), batch %lld, "
@@ -380,10 +403,11 @@ int op_counts(Device d, bool quick, int64_t batch) {
 // outside ops is autograd and module bookkeeping. The device is drained before each step, so the
 // step's host time excludes waiting for earlier work (the routing read-back waits for the router only).
 int op_host_times(Device d, bool quick, int64_t batch, int warmup, int reps, const std::string& only) {
-  const models::CamoXpertConfig c = models::load_camoxpert_config(apps::find_shipped_config("camoxpert-pvt-b2"));
-  const Sizes s = quick ? quick_sizes() : full_sizes(c, batch);
-  const int64_t E = (int64_t)c.moe.experts.size(), k = c.moe.top_k, B = s.batch;
-  const std::vector<int64_t> uniform = uniform_routing(B, k, E, 0);
+  const MoESetup setup = moe_setup(quick, batch);
+  const models::CamoXpertConfig& c = setup.c;
+  const Sizes& s = setup.s;
+  const int64_t B = setup.B;
+  const std::vector<int64_t>& uniform = setup.uniform;
   std::printf("bench_moe --op-host-times: %s; %d side streams; host time per forward+backward step (training "
               "mode), batch %lld, uniform routing, mean of %d steps after %d\n",
               engine::describe_device(d).c_str(), engine::branch_streams(), (long long)B, reps, warmup);
@@ -420,6 +444,77 @@ int op_host_times(Device d, bool quick, int64_t batch, int warmup, int reps, con
         std::printf("  %-28s %7.3f %5lld %8.1f\n", by_time[j].second.c_str(), by_time[j].first * 1e-6 * per,
                     (long long)(n / reps), by_time[j].first * 1e-3 / (double)n);
       }
+    }
+  }
+  return 0;
+}
+
+// --conv-times: each convolution of one MoE step (batched, dense_soft) timed alone on the device, by
+// shape: which convolutions a mode spends its device time on, and how a shape's time scales from the
+// experts' sub-batches to the full batch. The sum leaves out everything but convolutions and runs them
+// one after another (the step overlaps the experts on side streams).
+double conv_call_ms(const engine::ConvCall& call, Device d, int warmup, int reps) {
+  using engine::ConvPass;
+  const engine::Shape ys = engine::conv2d_output_shape(call.x, call.w, call.p);
+  const Tensor x = input(call.x, d, 21);
+  Tensor w = input(call.w, d, 22);
+  engine::mul_scalar_(w, 0.05);
+  const Tensor gy = input(ys, d, 23), b = call.bias ? input({call.w[0]}, d, 24) : Tensor();
+  Step fn;
+  switch (call.pass) {
+    case ConvPass::forward: fn = [=] { engine::conv2d(x, w, b, call.p); }; break;
+    case ConvPass::backward_input: fn = [=] { engine::conv2d_backward_input(gy, w, call.x, call.p); }; break;
+    case ConvPass::backward_weight: fn = [=] { engine::conv2d_backward_weight(gy, x, call.w, call.p); }; break;
+  }
+  return bench::time_it(fn, warmup, reps, d).median_ms;
+}
+
+int conv_times(Device d, bool quick, int64_t batch, int warmup, int reps, const std::string& only) {
+  const MoESetup setup = moe_setup(quick, batch);
+  const Sizes& s = setup.s;
+  std::printf("bench_moe --conv-times: %s; each convolution of a forward+backward step (training mode, batch "
+              "%lld, uniform routing) timed alone, median of %d calls after %d\n",
+              engine::describe_device(d).c_str(), (long long)setup.B, reps, warmup);
+  for (size_t i = 0; i < 4; ++i) {
+    const int64_t dim = s.dims[i], map = s.maps[i], sr = setup.c.moe.sr_ratios[i];
+    for (layers::MoEMode m : {layers::MoEMode::batched, layers::MoEMode::dense_soft}) {
+      const std::string row = "s" + std::to_string(i + 1) + " " + mode_name(m);
+      if (!bench::row_selected(row, only)) continue;
+      const Step step = moe_step(setup.c, dim, map, sr, setup.B, setup.uniform, m, d);
+      const double step_ms = bench::time_it(step, warmup, reps, d).median_ms;
+      std::vector<engine::ConvCall> calls;
+      {
+        engine::ConvLog log;
+        step();
+        calls = log.calls();
+      }
+      bench::drain(d);
+      // Distinct (pass, shape) in first-call order, with their counts.
+      std::vector<std::pair<engine::ConvCall, int64_t>> distinct;
+      std::map<std::string, size_t> at;
+      for (const engine::ConvCall& call : calls) {
+        const std::string key = std::string(engine::conv_pass_name(call.pass)) + " " + call.key();
+        const auto [it, fresh] = at.emplace(key, distinct.size());
+        if (fresh) distinct.push_back({call, 0});
+        ++distinct[it->second].second;
+      }
+      std::vector<std::pair<double, size_t>> by_time;  // (ms per step, index)
+      double total = 0;
+      for (size_t j = 0; j < distinct.size(); ++j) {
+        const double ms = conv_call_ms(distinct[j].first, d, warmup, reps) * (double)distinct[j].second;
+        by_time.push_back({ms, j});
+        total += ms;
+      }
+      std::sort(by_time.rbegin(), by_time.rend());
+      std::printf("\n%s %s: step %.3f ms; %zu convolutions (%zu distinct) take %.3f ms alone\n", row.c_str(),
+                  shape4(setup.B, dim, map, map).c_str(), step_ms, calls.size(), distinct.size(), total);
+      std::printf("  %8s %5s %8s  %-15s %s\n", "ms/step", "calls", "us/call", "pass", "shape");
+      for (const auto& [ms, j] : by_time) {
+        const auto& [call, n] = distinct[j];
+        std::printf("  %8.3f %5lld %8.1f  %-15s %s\n", ms, (long long)n, 1e3 * ms / (double)n,
+                    engine::conv_pass_name(call.pass), call.key().c_str());
+      }
+      std::fflush(stdout);
     }
   }
   return 0;
@@ -513,6 +608,9 @@ int main(int argc, char** argv) {
   int plan_search = 0;
   app.add_option("--cudnn-plan-search", plan_search,
                  "CUDA: engine configurations the first use of a convolution shape times (0 = the default)");
+  bool legacy = false;
+  app.add_flag("--cudnn-legacy", legacy,
+               "CUDA: convolutions through cuDNN's legacy API (cudnnConvolutionForward & co.) instead of its graph API");
   apps::add_branch_streams_option(app);
   std::string only, routing_file;
   int64_t routing_batch = 0;
@@ -522,9 +620,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--only", only, "run only the rows whose \"op shape\" contains this text, or one of "
                                  "several separated by '|', e.g. \"batched (uniform) [16,|dense_soft (uniform) [16,\"");
-  bool ops = false, host_times = false;
+  bool ops = false, host_times = false, conv_timing = false;
   app.add_flag("--op-host-times", host_times, "time the host side of each MoE step (batched, dense_soft) by engine op "
                                               "instead of timing the device (--only filters \"s2 batched\"-style rows)");
+  app.add_flag("--conv-times", conv_timing, "time each convolution of a MoE step (batched, dense_soft) alone, by "
+                                             "shape (--only filters \"s2 batched\"-style rows)");
   app.add_flag("--op-counts", ops, "count the engine ops (about one kernel each on a GPU) of each MoE step and "
                                    "expert instead of timing");
   CLI11_PARSE(app, argc, argv);
@@ -538,9 +638,11 @@ int main(int argc, char** argv) {
 #ifdef CUTTLE_WITH_CUDA
     engine::cuda::set_allow_tf32(tf32 == "on");
     if (plan_search > 0) engine::cuda::set_cudnn_plan_search(plan_search);
+    if (legacy) engine::cuda::set_cudnn_graph_api(false);
 #endif
     if (ops) return op_counts(device, quick, batch);
     if (host_times) return op_host_times(device, quick, batch, warmup, reps, only);
+    if (conv_timing) return conv_times(device, quick, batch, warmup, reps, only);
     return run_all(device, quick, batch, warmup, reps, tf32 == "on", tsv, only, routing_file, routing_batch);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_moe: %s\n", e.what());

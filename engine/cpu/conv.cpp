@@ -14,6 +14,7 @@
 #include "engine/cuda/conv_bias.h"
 #include "engine/cuda/cudnn_conv.h"
 #endif
+#include "engine/conv_log.h"
 #include "engine/device_route.h"
 #include "engine/dispatch.h"
 #include "engine/parallel.h"
@@ -276,6 +277,7 @@ void check_grad_out(const char* op, const Tensor& grad_out, const Shape& want) {
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
+  note_conv({ConvPass::forward, x.shape(), w.shape(), p, bias.defined(), x.dtype()});
   CUTTLE_ROUTE_CUDA("conv2d", cuda::conv2d(x, w, bias, p), x, w, bias);
   cpu::require_cpu("conv2d", x, w);
   cpu::require_same_dtype("conv2d", x, w);
@@ -298,6 +300,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
 }
 
 Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
+  note_conv({ConvPass::backward_input, x_shape, w.shape(), p, false, w.dtype()});
   CUTTLE_ROUTE_CUDA("conv2d_backward_input", cuda::conv2d_backward_input(grad_out, w, x_shape, p), grad_out, w);
   cpu::require_cpu("conv2d_backward_input", grad_out, w);
   cpu::require_same_dtype("conv2d_backward_input", grad_out, w);
@@ -314,6 +317,7 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shap
 }
 
 Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Shape& w_shape, const Conv2dParams& p) {
+  note_conv({ConvPass::backward_weight, x.shape(), w_shape, p, false, x.dtype()});
   CUTTLE_ROUTE_CUDA("conv2d_backward_weight", cuda::conv2d_backward_weight(grad_out, x, w_shape, p), grad_out, x);
   cpu::require_cpu("conv2d_backward_weight", grad_out, x);
   cpu::require_same_dtype("conv2d_backward_weight", grad_out, x);

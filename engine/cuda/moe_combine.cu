@@ -1,9 +1,9 @@
 // CUDA kernels of the mixture-of-experts combination (engine/cuda/moe_combine.h). The expert outputs'
 // addresses travel by value in the launch (at most kMaxCombineInputs), so no pointer table is uploaded.
 // Forward: a grid-stride loop over the output, each element summing its sample's k weighted rows in
-// table order. Backward: every expert row's gradient in one grid-stride loop (each written once), and
-// every weight's gradient as one block's dot product of its row with the output gradient (fixed
-// reduction tree: deterministic).
+// table order. Backward: one pass over the output gradient in blocks of (entry, chunk of its row) that
+// writes the row gradients and each chunk's share of the weight's dot product, then one thread per weight
+// adding its shares in order (fixed reduction trees: deterministic).
 #include "engine/cuda/kernel_loops.cuh"
 #include "engine/cuda/moe_combine.h"
 #include "engine/cuda/warp_reduce.cuh"
@@ -62,26 +62,56 @@ __global__ void combine_bwd_rows(Rows<T> gys, const T* __restrict__ w, const int
   }
 }
 
-// One block per table entry: grad w[j] = <gout[b], ys[i][p]>, summed in double.
-template <typename T>
-__global__ void combine_bwd_weights(Rows<T> ys, const int64_t* __restrict__ table, const T* __restrict__ gout,
-                                    T* __restrict__ gw, int64_t entries, int64_t inner) {
-  __shared__ double partial[kThreads / 32];
-  for (int64_t e = blockIdx.x; e < entries; e += gridDim.x) {
+// Elements of one entry's row a block of the weights' backward takes: rows are long (a sample's whole
+// feature map) and there are few of them (B * k), so each is split to fill the GPU.
+constexpr int64_t kWeightChunk = 8192;
+
+// Work item u = (entry e, chunk c): the chunk's share of grad w[j] = <gout[b], ys[i][p]>, summed in
+// double into partial[u]; with kRows it also writes the chunk of the row gradient gout[b] * w[j], reading
+// gout once for both.
+template <typename T, bool kRows>
+__global__ void combine_bwd_chunks(Rows<T> ys, Rows<T> gys, const T* __restrict__ w, const int64_t* __restrict__ table,
+                                   const T* __restrict__ gout, double* __restrict__ partial, int64_t items,
+                                   int64_t chunks, int64_t inner) {
+  __shared__ double warp_sums[kThreads / 32];
+  for (int64_t u = blockIdx.x; u < items; u += gridDim.x) {
+    const int64_t e = u / chunks, begin = (u - e * chunks) * kWeightChunk;
+    const int64_t end = begin + kWeightChunk < inner ? begin + kWeightChunk : inner;
     const int64_t* t = table + 4 * e;
     const T* g = gout + t[0] * inner;
     const T* y = ys.p[t[1]] + t[2] * inner;
     double acc = 0;
-    for (int64_t x = threadIdx.x; x < inner; x += blockDim.x) acc += (double)g[x] * (double)y[x];
+    if (kRows) {
+      T* gy = gys.p[t[1]] + t[2] * inner;
+      const T we = w[t[3]];
+      for (int64_t x = begin + threadIdx.x; x < end; x += blockDim.x) {
+        const T gx = g[x];
+        acc += (double)gx * (double)y[x];
+        gy[x] = gx * we;
+      }
+    } else {
+      for (int64_t x = begin + threadIdx.x; x < end; x += blockDim.x) acc += (double)g[x] * (double)y[x];
+    }
     acc = warp_sum_to_lane0(acc);
-    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = acc;
+    if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = acc;
     __syncthreads();
     if (threadIdx.x < 32) {
-      double v = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0.0;
+      double v = threadIdx.x < blockDim.x / 32 ? warp_sums[threadIdx.x] : 0.0;
       v = warp_sum_to_lane0(v);
-      if (threadIdx.x == 0) gw[t[3]] = static_cast<T>(v);
+      if (threadIdx.x == 0) partial[u] = v;
     }
-    __syncthreads();  // partial is reused by the next entry
+    __syncthreads();  // warp_sums is reused by the next item
+  }
+}
+
+// grad w[j] of every entry: its chunks' partial sums added in chunk order (deterministic).
+template <typename T>
+__global__ void combine_bwd_weights_finish(const double* __restrict__ partial, const int64_t* __restrict__ table,
+                                           T* __restrict__ gw, int64_t entries, int64_t chunks) {
+  CUTTLE_KERNEL_LOOP(e, entries) {
+    double v = 0;
+    for (int64_t c = 0; c < chunks; ++c) v += partial[e * chunks + c];
+    gw[table[4 * e + 3]] = static_cast<T>(v);
   }
 }
 
@@ -118,24 +148,35 @@ MoECombineGrads moe_combine_backward(const Tensor& grad_out, const std::vector<T
   MoECombineGrads out;
   const int64_t entries = table.size(0);
   DeviceGuard guard(weights.device().index);
+  if (need_ys)
+    for (const Tensor& y : ys) out.ys.push_back(Tensor::empty(y.shape(), y.dtype(), y.device()));
+  if (need_weights) out.weights = Tensor::zeros(weights.shape(), weights.dtype(), weights.device());
+  if (entries * inner == 0) return out;
+  cudaStream_t stream = stream_of(weights);
   dispatch_float(weights.dtype(), "moe_combine_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    if (need_ys) {
-      for (const Tensor& y : ys) out.ys.push_back(Tensor::empty(y.shape(), y.dtype(), y.device()));
-      if (entries * inner > 0) {
-        combine_bwd_rows<T><<<blocks_for(entries * inner), kThreads, 0, stream_of(weights)>>>(
-            rows_of<T>(out.ys), weights.data<T>(), table.data<int64_t>(), grad_out.data<T>(), entries * inner, inner);
-        CUTTLE_CUDA_CHECK_LAUNCH("moe_combine_backward (rows)");
-      }
+    if (!need_weights) {
+      if (!need_ys) return;
+      combine_bwd_rows<T><<<blocks_for(entries * inner), kThreads, 0, stream>>>(
+          rows_of<T>(out.ys), weights.data<T>(), table.data<int64_t>(), grad_out.data<T>(), entries * inner, inner);
+      CUTTLE_CUDA_CHECK_LAUNCH("moe_combine_backward (rows)");
+      return;
     }
-    if (need_weights) {
-      out.weights = Tensor::zeros(weights.shape(), weights.dtype(), weights.device());
-      if (entries > 0) {
-        combine_bwd_weights<T><<<grid_for(entries, 1), kThreads, 0, stream_of(weights)>>>(
-            rows_of<T>(ys), table.data<int64_t>(), grad_out.data<T>(), out.weights.data<T>(), entries, inner);
-        CUTTLE_CUDA_CHECK_LAUNCH("moe_combine_backward (weights)");
-      }
-    }
+    const int64_t chunks = (inner + kWeightChunk - 1) / kWeightChunk, items = entries * chunks;
+    Tensor partial = Tensor::empty({items}, DType::f64, weights.device());
+    const int grid = grid_for(items, 1);
+    if (need_ys)
+      combine_bwd_chunks<T, true><<<grid, kThreads, 0, stream>>>(rows_of<T>(ys), rows_of<T>(out.ys), weights.data<T>(),
+                                                                 table.data<int64_t>(), grad_out.data<T>(),
+                                                                 partial.data<double>(), items, chunks, inner);
+    else
+      combine_bwd_chunks<T, false><<<grid, kThreads, 0, stream>>>(rows_of<T>(ys), Rows<T>{}, weights.data<T>(),
+                                                                  table.data<int64_t>(), grad_out.data<T>(),
+                                                                  partial.data<double>(), items, chunks, inner);
+    CUTTLE_CUDA_CHECK_LAUNCH("moe_combine_backward (rows and weight partials)");
+    combine_bwd_weights_finish<T><<<blocks_for(entries), kThreads, 0, stream>>>(
+        partial.data<double>(), table.data<int64_t>(), out.weights.data<T>(), entries, chunks);
+    CUTTLE_CUDA_CHECK_LAUNCH("moe_combine_backward (weights)");
   });
   return out;
 }

@@ -245,7 +245,8 @@ TEST_CASE("sanitize: cuda moe_combine, moe_dispatch and their backwards match th
   if (!gpu_present()) return;
   Poison poison;
   // B = 7 samples, k = 2 of E = 4 experts (expert 3 unused: three outputs), per-sample pairs drawn
-  // deterministically; rows of 1, 33 and 3x7x7 elements (not multiples of the block).
+  // deterministically; rows of 1, 33 and 3x7x7 elements (not multiples of the block) and of 2x90x91 and
+  // 3x100x100 (several chunks of the weights' backward, the last one partial).
   const int64_t B = 7, k = 2;
   const std::vector<std::vector<int64_t>> pairs = {{0, 1}, {2, 0}, {1, 2}, {0, 2}, {2, 1}, {1, 0}, {0, 2}};
   std::vector<std::vector<int64_t>> samples(3), slots(3);
@@ -261,7 +262,7 @@ TEST_CASE("sanitize: cuda moe_combine, moe_dispatch and their backwards match th
         if (samples[(size_t)e][p] == b) t.insert(t.end(), {b, e, (int64_t)p, slots[(size_t)e][p]});
   const Tensor table = Tensor::from_vector<int64_t>(t, {B * k, 4});
   for (DType dt : {DType::f32, DType::f64})
-    for (const Shape& rest : {Shape{1}, Shape{33}, Shape{3, 7, 7}}) {
+    for (const Shape& rest : {Shape{1}, Shape{33}, Shape{3, 7, 7}, Shape{2, 90, 91}, Shape{3, 100, 100}}) {
       INFO(eng::dtype_name(dt), " ", eng::shape_str(rest));
       std::vector<Tensor> ys, gys;
       for (int64_t e = 0; e < 3; ++e) {
@@ -283,6 +284,10 @@ TEST_CASE("sanitize: cuda moe_combine, moe_dispatch and their backwards match th
       const eng::MoECombineGrads only_w = eng::moe_combine_backward(on_gpu(g), gys, on_gpu(w), on_gpu(table), false, true);
       CHECK(only_w.ys.empty());
       CHECK(same(only_w.weights, got.weights));
+      const eng::MoECombineGrads only_ys = eng::moe_combine_backward(on_gpu(g), gys, on_gpu(w), on_gpu(table), true, false);
+      CHECK(!only_ys.weights.defined());
+      REQUIRE(only_ys.ys.size() == 3);
+      for (size_t e = 0; e < 3; ++e) CHECK(same(only_ys.ys[e], got.ys[e]));
       // The dispatch through the same table, and its backward (a plain sum: exact).
       const std::vector<int64_t> rows = {ys[0].size(0), ys[1].size(0), ys[2].size(0)};
       const std::vector<Tensor> dref = eng::moe_dispatch(g, table, rows), dgot = eng::moe_dispatch(on_gpu(g), on_gpu(table), rows);
