@@ -79,18 +79,18 @@ Tensor gemm_batched(const Tensor& A, const Tensor& B, const Shape& out_batch) {
 
 void gemm_strided_batched(int device, DType dt, int64_t m, int64_t n, int64_t k, const void* A, int64_t lda,
                           int64_t stride_a, const void* B, int64_t ldb, int64_t stride_b, void* C, int64_t ldc,
-                          int64_t stride_c, int64_t batch) {
+                          int64_t stride_c, int64_t batch, bool trans_a, bool trans_b) {
   cublasHandle_t h = cublas_handle(device);
+  const cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   if (dt == DType::f32) {
     const float one = 1.0f, zero = 0.0f;
     const cublasComputeType_t compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    CUTTLE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)m, (int)n, (int)k, &one, A,
-                                                   CUDA_R_32F, (int)lda, stride_a, B, CUDA_R_32F, (int)ldb, stride_b,
-                                                   &zero, C, CUDA_R_32F, (int)ldc, stride_c, (int)batch, compute,
-                                                   CUBLAS_GEMM_DEFAULT));
+    CUTTLE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, ta, tb, (int)m, (int)n, (int)k, &one, A, CUDA_R_32F, (int)lda,
+                                                   stride_a, B, CUDA_R_32F, (int)ldb, stride_b, &zero, C, CUDA_R_32F,
+                                                   (int)ldc, stride_c, (int)batch, compute, CUBLAS_GEMM_DEFAULT));
   } else {
     const double one = 1.0, zero = 0.0;
-    CUTTLE_CUBLAS_CHECK(cublasDgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)m, (int)n, (int)k, &one,
+    CUTTLE_CUBLAS_CHECK(cublasDgemmStridedBatched(h, ta, tb, (int)m, (int)n, (int)k, &one,
                                                   static_cast<const double*>(A), (int)lda, stride_a,
                                                   static_cast<const double*>(B), (int)ldb, stride_b, &zero,
                                                   static_cast<double*>(C), (int)ldc, stride_c, (int)batch));

@@ -25,12 +25,12 @@ bool allow_tf32();
 // out[b] = A[b] B[b] for every index b of `out_batch`; A [..., M, K] and B [..., K, N] broadcast to it.
 Tensor gemm_batched(const Tensor& A, const Tensor& B, const Shape& out_batch);
 
-// Column-major C[i] = A[i] B[i] (m x k times k x n) for i < batch, operands `stride_*` elements apart
-// (0 shares one operand), f32 (TF32 as the switch) or f64: the one cuBLAS call behind matmul and the
-// 1x1 convolution.
+// Column-major C[i] = op(A[i]) op(B[i]) (m x k times k x n) for i < batch, operands `stride_*` elements
+// apart (0 shares one operand), op transposing where asked, f32 (TF32 as the switch) or f64: the one
+// cuBLAS call behind matmul and the 1x1 convolution.
 void gemm_strided_batched(int device, DType dt, int64_t m, int64_t n, int64_t k, const void* A, int64_t lda,
                           int64_t stride_a, const void* B, int64_t ldb, int64_t stride_b, void* C, int64_t ldc,
-                          int64_t stride_c, int64_t batch);
+                          int64_t stride_c, int64_t batch, bool trans_a = false, bool trans_b = false);
 
 // Column-major C = op(A) op(B) + beta C (op transposes where asked; m x k times k x n), one plain GEMM so
 // cuBLAS's own heuristics may split a long k across blocks; f32 (TF32 as the switch) or f64.

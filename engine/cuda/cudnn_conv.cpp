@@ -10,6 +10,8 @@
 #include <string>
 
 #include "engine/cuda/conv_bias.h"
+#include "engine/cuda/conv_flip.h"
+#include "engine/cuda/conv_forward_form.h"
 #include "engine/cuda/cublas.h"
 #include "engine/cuda/cudnn_algo.h"
 #include "engine/cuda/cudnn_graph_conv.h"
@@ -110,6 +112,74 @@ void check_grad_out(const char* op, const Tensor& g, const Shape& want) {
                shape_str(want));
 }
 
+// The forward through cuDNN (graph API, else the legacy path), in batch chunks cuDNN can address.
+void cudnn_forward(const Tensor& xc, const Tensor& wc, Tensor& y, const Conv2dParams& p) {
+  const char* op = "conv2d";
+  const int device = xc.device().index;
+  const DType dt = xc.dtype();
+  const Shape& ws = wc.shape();
+  const int64_t chunk = batch_chunk(xc.shape(), y.shape());
+  for (int64_t n0 = 0; n0 < xc.size(0); n0 += chunk) {
+    const int64_t n = std::min(chunk, xc.size(0) - n0);
+    const Tensor xs = xc.slice(0, n0, n0 + n);
+    Tensor yv = y.slice(0, n0, n0 + n);
+    const void* px = xs.raw_data();
+    const void* pw = wc.raw_data();
+    void* py = yv.raw_data();
+    if (cudnn_graph_api() && graph_conv(ConvKind::forward, device, dt, xs.shape(), ws, yv.shape(), p,
+                                        const_cast<void*>(px), const_cast<void*>(pw), py, 0.0))
+      continue;
+    cudnnHandle_t h = cudnn_handle(device);
+    run_conv(
+        op, ConvKind::forward, xs.shape(), ws, yv.shape(), p, dt, device,
+        [&](const ConvDescriptors& d, void* wsp, size_t bytes) {
+          int max = 0;
+          CUTTLE_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max));
+          return run_find<cudnnConvolutionFwdAlgoPerf_t>(max, [&](int m, int* got, cudnnConvolutionFwdAlgoPerf_t* r) {
+            return cudnnFindConvolutionForwardAlgorithmEx(h, d.x, px, d.w, pw, d.conv, d.y, py, m, got, r, wsp, bytes);
+          });
+        },
+        [&](const ConvDescriptors& d, int algo, void* wsp, size_t bytes) {
+          return cudnnConvolutionForward(h, one_of(dt), d.x, px, d.w, pw, d.conv, (cudnnConvolutionFwdAlgo_t)algo, wsp,
+                                         bytes, zero_of(dt), d.y, py);
+        });
+  }
+}
+
+// The input gradient gx (allocated, contiguous) through cuDNN, in batch chunks.
+void cudnn_backward_input(const Tensor& gc, const Tensor& wc, Tensor& gx, const Conv2dParams& p) {
+  const char* op = "conv2d_backward_input";
+  const int device = wc.device().index;
+  const DType dt = wc.dtype();
+  const Shape& x_shape = gx.shape();
+  const int64_t chunk = batch_chunk(x_shape, gc.shape());
+  for (int64_t n0 = 0; n0 < x_shape[0]; n0 += chunk) {
+    const int64_t n = std::min(chunk, x_shape[0] - n0);
+    const Tensor gs = gc.slice(0, n0, n0 + n);
+    Tensor gxv = gx.slice(0, n0, n0 + n);
+    const void* pg = gs.raw_data();
+    const void* pw = wc.raw_data();
+    void* pdx = gxv.raw_data();
+    if (cudnn_graph_api() && graph_conv(ConvKind::backward_data, device, dt, gxv.shape(), wc.shape(), gs.shape(), p,
+                                        pdx, const_cast<void*>(pw), const_cast<void*>(pg), 0.0))
+      continue;
+    cudnnHandle_t h = cudnn_handle(device);
+    run_conv(
+        op, ConvKind::backward_data, gxv.shape(), wc.shape(), gs.shape(), p, dt, device,
+        [&](const ConvDescriptors& d, void* ws, size_t bytes) {
+          int max = 0;
+          CUTTLE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max));
+          return run_find<cudnnConvolutionBwdDataAlgoPerf_t>(max, [&](int m, int* got, cudnnConvolutionBwdDataAlgoPerf_t* r) {
+            return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, pw, d.y, pg, d.conv, d.x, pdx, m, got, r, ws, bytes);
+          });
+        },
+        [&](const ConvDescriptors& d, int algo, void* ws, size_t bytes) {
+          return cudnnConvolutionBackwardData(h, one_of(dt), d.w, pw, d.y, pg, d.conv,
+                                              (cudnnConvolutionBwdDataAlgo_t)algo, ws, bytes, zero_of(dt), d.x, pdx);
+        });
+  }
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
@@ -138,31 +208,25 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     gemm_conv2d_forward(x.contiguous(), w.contiguous(), y, p);
   } else {
     const Tensor xc = x.contiguous(), wc = w.contiguous();
-    const int64_t chunk = batch_chunk(x.shape(), ys);
-    for (int64_t n0 = 0; n0 < x.size(0); n0 += chunk) {
-      const int64_t n = std::min(chunk, x.size(0) - n0);
-      const Tensor xs = xc.slice(0, n0, n0 + n);
-      Tensor yv = y.slice(0, n0, n0 + n);
-      const void* px = xs.raw_data();
-      const void* pw = wc.raw_data();
-      void* py = yv.raw_data();
-      if (cudnn_graph_api() && graph_conv(ConvKind::forward, device, dt, xs.shape(), w.shape(), yv.shape(), p,
-                                          const_cast<void*>(px), const_cast<void*>(pw), py, 0.0))
-        continue;
-      cudnnHandle_t h = cudnn_handle(device);
-      run_conv(
-          op, ConvKind::forward, xs.shape(), w.shape(), yv.shape(), p, dt, device,
-          [&](const ConvDescriptors& d, void* ws, size_t bytes) {
-            int max = 0;
-            CUTTLE_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max));
-            return run_find<cudnnConvolutionFwdAlgoPerf_t>(max, [&](int m, int* got, cudnnConvolutionFwdAlgoPerf_t* r) {
-              return cudnnFindConvolutionForwardAlgorithmEx(h, d.x, px, d.w, pw, d.conv, d.y, py, m, got, r, ws, bytes);
-            });
-          },
-          [&](const ConvDescriptors& d, int algo, void* ws, size_t bytes) {
-            return cudnnConvolutionForward(h, one_of(dt), d.x, px, d.w, pw, d.conv, (cudnnConvolutionFwdAlgo_t)algo, ws,
-                                           bytes, zero_of(dt), d.y, py);
-          });
+    auto direct = [&] { cudnn_forward(xc, wc, y, p); };
+    if (forward_as_backward_data_applies(w.shape(), p, dt)) {
+      // y = the input gradient of conv(., w flipped) at the complementary padding (engine/cuda/conv_flip.h).
+      Conv2dParams q = p;
+      q.pad_h = (w.size(2) - 1) * p.dil_h - p.pad_h;
+      q.pad_w = (w.size(3) - 1) * p.dil_w - p.pad_w;
+      Tensor flipped;
+      auto as_backward_data = [&] {
+        if (!flipped.defined()) flipped = flip_swap_conv_weight(wc);
+        cudnn_backward_input(xc, flipped, y, q);
+      };
+      if (choose_backward_data_form(x.shape(), w.shape(), p, dt,
+                                    make_conv_key(ConvKind::forward, device, dt, x.shape(), w.shape(), p), device,
+                                    direct, as_backward_data))
+        as_backward_data();
+      else
+        direct();
+    } else {
+      direct();
     }
   }
   if (bias.defined()) add_channel_bias_(y, bias.contiguous());
@@ -184,36 +248,15 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shap
     return gx;
   }
   const Tensor gc = grad_out.contiguous(), wc = w.contiguous();
+  if (pointwise_gemm_backward_input_applies(x_shape, w.shape(), p)) {
+    pointwise_conv2d_backward_input(gc, wc, gx);
+    return gx;
+  }
   if (gemm_conv_applies(x_shape, w.shape(), p, dt)) {
     gemm_conv2d_backward_input(gc, wc, gx, p);
     return gx;
   }
-  const int64_t chunk = batch_chunk(x_shape, ys);
-  for (int64_t n0 = 0; n0 < x_shape[0]; n0 += chunk) {
-    const int64_t n = std::min(chunk, x_shape[0] - n0);
-    const Tensor gs = gc.slice(0, n0, n0 + n);
-    Tensor gxv = gx.slice(0, n0, n0 + n);
-    const void* pg = gs.raw_data();
-    const void* pw = wc.raw_data();
-    void* pdx = gxv.raw_data();
-    if (cudnn_graph_api() && graph_conv(ConvKind::backward_data, device, dt, gxv.shape(), w.shape(), gs.shape(), p,
-                                        pdx, const_cast<void*>(pw), const_cast<void*>(pg), 0.0))
-      continue;
-    cudnnHandle_t h = cudnn_handle(device);
-    run_conv(
-        op, ConvKind::backward_data, gxv.shape(), w.shape(), gs.shape(), p, dt, device,
-        [&](const ConvDescriptors& d, void* ws, size_t bytes) {
-          int max = 0;
-          CUTTLE_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max));
-          return run_find<cudnnConvolutionBwdDataAlgoPerf_t>(max, [&](int m, int* got, cudnnConvolutionBwdDataAlgoPerf_t* r) {
-            return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, pw, d.y, pg, d.conv, d.x, pdx, m, got, r, ws, bytes);
-          });
-        },
-        [&](const ConvDescriptors& d, int algo, void* ws, size_t bytes) {
-          return cudnnConvolutionBackwardData(h, one_of(dt), d.w, pw, d.y, pg, d.conv,
-                                              (cudnnConvolutionBwdDataAlgo_t)algo, ws, bytes, zero_of(dt), d.x, pdx);
-        });
-  }
+  cudnn_backward_input(gc, wc, gx, p);
   return gx;
 }
 

@@ -7,6 +7,7 @@
 #include "tests/gpu/gpu_test_util.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/cublas.h"
+#include "engine/cuda/conv_forward_form.h"
 #include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/cudnn_graph_conv.h"
 #include "engine/cuda/cudnn_handle.h"
@@ -39,6 +40,16 @@ eng::Conv2dParams params(int64_t s, int64_t pad, int64_t dil, int64_t groups) {
 // direct sum (errors of a few 1e-6 relative to the largest output on these sizes); 1e-4 leaves margin
 // and still catches any indexing error, which is O(1). f64: all algorithms agree to ~1e-14.
 double conv_tol(DType dt) { return dt == DType::f32 ? 1e-4 : 1e-10; }
+
+#ifdef CUTTLE_WITH_CUDA
+// Sets the forward form for a scope: the tests that count cuDNN queries or plan searches run the
+// direct form, whose forward is one query (backward-data form: a query of the flipped problem).
+struct ForwardFormScope {
+  eng::cuda::ConvForwardForm saved = eng::cuda::conv_forward_form();
+  explicit ForwardFormScope(eng::cuda::ConvForwardForm f) { eng::cuda::set_conv_forward_form(f); }
+  ~ForwardFormScope() { eng::cuda::set_conv_forward_form(saved); }
+};
+#endif
 
 // Forward with and without bias and the three gradients, GPU vs CPU, outputs poisoned.
 void check_conv(const ConvCase& c, DType dt, uint64_t seed) {
@@ -101,7 +112,8 @@ TEST_CASE("sanitize: cudnn conv2d forward and gradients match the CPU on small s
       {{1, 16, 19, 9}, 16, 3, 3, params(1, 4, 4, 1)},
       {{1, 32, 9, 33}, 32, 3, 3, params(1, 0, 1, 1)},
       {{2, 5, 12, 10}, 32, 3, 3, narrow_asym},
-      // 1x1 as one GEMM: batch of 3, odd pixel counts.
+      // 1x1 through cuBLAS in all three directions (the weight gradient per sample, then summed): batch
+      // of 3, odd pixel counts; batch 1 (no sum) is the {1, 3, 8, 8} case above.
       {{3, 5, 7, 9}, 11, 1, 1, params(1, 0, 1, 1)},
   };
   uint64_t seed = 100;
@@ -177,6 +189,7 @@ TEST_CASE("sanitize: cudnn algorithm cache heuristics workspace cap benchmark bu
   if (!gpu_present()) return;
   namespace cu = eng::cuda;
   CudnnApiScope legacy(false);
+  ForwardFormScope direct(cu::ConvForwardForm::direct);
   cu::clear_cudnn_algorithm_cache();
   const eng::Conv2dParams p = params(1, 1, 1, 1);
   Tensor w = randn({8, 4, 3, 3}, 501, DType::f32);
@@ -247,6 +260,7 @@ TEST_CASE("sanitize: cudnn graph and legacy API convolutions match the CPU in ev
       {{2, 64, 23, 23}, 64, 3, 3, params(1, 1, 1, 1)},  // 23x23: over the GEMM path's map limit
   };
   uint64_t seed = 1100;
+  ForwardFormScope direct(cu::ConvForwardForm::direct);
   const int search = cu::cudnn_plan_search();
   for (int mode : {0, 1, 2}) {  // graph API timing its candidates, graph API's first choice, legacy API
     CudnnApiScope api(mode < 2);
@@ -323,6 +337,55 @@ TEST_CASE("sanitize: cuda GEMM convolutions over small maps match the CPU in eve
   CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 512, 11, 11}, {8, 512, 1, 1}, params(1, 0, 1, 1), DType::f32));
   CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 128, 11, 11}, {8, 64, 3, 3}, params(1, 1, 1, 2), DType::f32));
   CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 32, 11, 11}, {8, 32, 3, 3}, params(1, 1, 1, 1), DType::f32));
+#endif
+}
+
+TEST_CASE("sanitize: cuda forwards run as backward-data on the flipped weight match the CPU") {
+  if (!gpu_present()) return;
+#ifdef CUTTLE_WITH_CUDA
+  eng::Conv2dParams rect = params(1, 0, 1, 1);  // 3x5 kernel: no padding down, dilated and padded across
+  rect.pad_w = 3;
+  rect.dil_w = 2;
+  const std::vector<ConvCase> cases = {
+      {{2, 3, 7, 7}, 5, 3, 3, params(1, 1, 1, 1)},    // 3x3 same
+      {{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)},    // 7x7
+      {{2, 4, 13, 13}, 3, 3, 3, params(1, 4, 4, 1)},  // dilation 4
+      {{3, 6, 10, 12}, 5, 3, 5, rect},                // per-axis padding and dilation, output smaller
+      {{1, 6, 6, 6}, 9, 5, 5, params(1, 0, 1, 1)},    // valid 5x5: complementary padding 4
+  };
+  CHECK(eng::cuda::forward_as_backward_data_applies({5, 3, 3, 3}, params(1, 1, 1, 1), DType::f32));
+  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({5, 3, 3, 3}, params(2, 1, 1, 1), DType::f32));
+  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({6, 1, 3, 3}, params(1, 1, 1, 3), DType::f32));
+  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({5, 3, 1, 1}, params(1, 0, 1, 1), DType::f32));
+  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({5, 3, 3, 3}, params(1, 3, 1, 1), DType::f32));
+  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({5, 3, 3, 3}, params(1, 1, 1, 1), DType::f64));
+  // The default rule: wide inputs over small maps (large kernels up to 2048 pixels).
+  namespace cu = eng::cuda;
+  CHECK(cu::conv_forward_form() == cu::ConvForwardForm::rule);
+  CHECK(cu::backward_data_form_by_rule({5, 128, 44, 44}, {44, 128, 7, 7}, params(1, 3, 1, 1), DType::f32));
+  CHECK_FALSE(cu::backward_data_form_by_rule({5, 128, 44, 44}, {32, 128, 3, 3}, params(1, 1, 1, 1), DType::f32));
+  CHECK_FALSE(cu::backward_data_form_by_rule({5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1), DType::f32));
+  CHECK(cu::backward_data_form_by_rule({16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1), DType::f32));
+  CHECK_FALSE(cu::backward_data_form_by_rule({6, 80, 22, 22}, {80, 80, 3, 3}, params(1, 1, 1, 1), DType::f32));
+  CHECK_FALSE(cu::backward_data_form_by_rule({5, 512, 11, 11}, {128, 512, 3, 3}, params(2, 1, 1, 1), DType::f32));
+  cu::set_allow_tf32(true);
+  CHECK_FALSE(cu::backward_data_form_by_rule({16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1), DType::f32));
+  cu::set_allow_tf32(false);
+  // A shape the rule sends to backward-data, through the default path.
+  check_conv({{2, 128, 40, 40}, 20, 5, 5, params(1, 2, 1, 1)}, DType::f32, 490);
+  uint64_t seed = 500;
+  ForwardFormScope forced(cu::ConvForwardForm::backward_data);
+  for (const ConvCase& c : cases) check_conv(c, DType::f32, seed += 10);
+  // Timed: the first use of a shape times both forms once; either way the result matches.
+  eng::cuda::set_conv_forward_form(eng::cuda::ConvForwardForm::timed);
+  const int64_t before = eng::cuda::conv_forward_form_timings();
+  check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 600);
+  const int64_t after_first = eng::cuda::conv_forward_form_timings();
+  CHECK(after_first == before + 1);
+  check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 610);
+  CHECK(eng::cuda::conv_forward_form_timings() == after_first);
+  eng::cuda::set_conv_forward_form(eng::cuda::ConvForwardForm::direct);
+  check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 620);
 #endif
 }
 
