@@ -14,7 +14,7 @@ namespace cuttle::engine::cuda {
 // 256 MiB, and the path switched on (set_gemm_conv, or CUTTLE_GEMM_CONV=0 in the environment).
 bool gemm_conv_applies(const Shape& x, const Shape& w, const Conv2dParams& p, DType dt);
 constexpr int64_t kGemmConvMaxPixels = 484;
-constexpr int64_t kGemmConvMaxColumns = 1536;
+constexpr int64_t kGemmConvMaxColumns = 484;
 constexpr int64_t kGemmConvMinReduction = 512;
 
 void set_gemm_conv(bool on);

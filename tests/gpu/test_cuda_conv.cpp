@@ -306,7 +306,7 @@ TEST_CASE("sanitize: cuda GEMM convolutions over small maps match the CPU in eve
   asym.dil_w = 2;
   const std::vector<ConvCase> cases = {
       {{3, 64, 7, 7}, 16, 3, 3, params(1, 1, 1, 1)},    // 3x3 same, C*9 = 576
-      {{5, 16, 11, 11}, 8, 7, 7, params(1, 3, 1, 1)},   // the experts' 7x7 on an 11x11 map
+      {{4, 16, 11, 11}, 8, 7, 7, params(1, 3, 1, 1)},   // the experts' 7x7 on four 11x11 maps (484 columns)
       {{2, 32, 9, 13}, 7, 5, 5, params(1, 4, 2, 1)},    // 5x5 dilated 2, odd output channels
       {{1, 64, 10, 9}, 3, 1, 9, params(1, 0, 1, 1)},    // a 1x9 row kernel, no padding
       {{4, 16, 12, 11}, 5, 7, 5, asym},                 // stride 2, padding and dilation per axis
@@ -332,7 +332,9 @@ TEST_CASE("sanitize: cuda GEMM convolutions over small maps match the CPU in eve
   CHECK_FALSE(eng::cuda::gemm_conv_applies(cases[1].x, {8, 16, 7, 7}, cases[1].p, DType::f32));
   check_conv(cases[1], DType::f32, seed += 10);
   eng::cuda::set_gemm_conv(true);
-  // Large maps, 1x1 kernels, grouped convolutions and short reductions stay off the path.
+  // Large maps, more than 484 columns (five 11x11 samples), 1x1 kernels, grouped convolutions and
+  // short reductions stay off the path.
+  CHECK_FALSE(eng::cuda::gemm_conv_applies({5, 16, 11, 11}, {8, 16, 7, 7}, params(1, 3, 1, 1), DType::f32));
   CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 64, 23, 23}, {8, 64, 3, 3}, params(1, 1, 1, 1), DType::f32));
   CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 512, 11, 11}, {8, 512, 1, 1}, params(1, 0, 1, 1), DType::f32));
   CHECK_FALSE(eng::cuda::gemm_conv_applies({2, 128, 11, 11}, {8, 64, 3, 3}, params(1, 1, 1, 2), DType::f32));
