@@ -1,8 +1,9 @@
 // Convolution through cuDNN (engine/cuda/cudnn_conv.h): descriptors per call, the algorithm from the
 // cache in cudnn_algo.cpp, candidates tried in order until one gets its workspace and runs. Depthwise,
-// narrow 3x3 and 1x1 forwards go to cuttle's own kernels instead (engine/cuda/own_conv.h), and
-// convolutions over small maps with a long reduction to im2col + cuBLAS in every direction
-// (engine/cuda/gemm_conv.h).
+// narrow 3x3 and 1x1 forwards and 1x1 input gradients go to cuttle's own kernels or cuBLAS instead
+// (engine/cuda/own_conv.h), convolutions over small maps with a long reduction to im2col + cuBLAS in
+// every direction (engine/cuda/gemm_conv.h), and the forwards of wide inputs over small maps run as
+// cuDNN's backward-data on the flipped weight (engine/cuda/conv_forward_form.h).
 #include "engine/cuda/cudnn_conv.h"
 
 #include <algorithm>
