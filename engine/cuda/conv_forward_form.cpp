@@ -93,9 +93,8 @@ bool backward_data_form_by_rule(const Shape& x, const Shape& w, const Conv2dPara
          (pixels <= 1024 || (pixels <= 2048 && w[2] * w[3] >= 25));
 }
 
-bool choose_backward_data_form(const Shape& x, const Shape& w, const Conv2dParams& p, DType dt, const ConvKey& key,
-                               int device, const std::function<void()>& run_direct,
-                               const std::function<void()>& run_flipped) {
+bool choose_backward_data_form(const Shape& x, const Shape& w, const Conv2dParams& p, DType dt, int device,
+                               const std::function<void()>& run_direct, const std::function<void()>& run_flipped) {
   switch (conv_forward_form()) {
     case ConvForwardForm::direct: return false;
     case ConvForwardForm::backward_data: return true;
@@ -103,6 +102,7 @@ bool choose_backward_data_form(const Shape& x, const Shape& w, const Conv2dParam
     case ConvForwardForm::timed: break;
   }
   if (cudnn_deterministic()) return backward_data_form_by_rule(x, w, p, dt);
+  const ConvKey key = make_conv_key(ConvKind::forward, device, dt, x, w, p);
   FormCache& c = form_cache();
   {
     std::lock_guard<std::mutex> lock(c.mu);

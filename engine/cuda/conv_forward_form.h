@@ -29,15 +29,14 @@ bool forward_as_backward_data_applies(const Shape& w, const Conv2dParams& p, DTy
 // at most 2048 with a kernel of 25 taps or more.
 bool backward_data_form_by_rule(const Shape& x, const Shape& w, const Conv2dParams& p, DType dt);
 
-// True where the forward of x [N, C, H, W] and w (applies above; `key` its forward cache key) should
-// run as backward-data: the forced form, or the rule, or in timed mode the choice cached for the key,
-// else (first use) each of run_direct and run_flipped runs once untimed and twice timed on the current
+// True where the forward of x [N, C, H, W] and w (applies above) should run as backward-data: the
+// forced form, or the rule, or in timed mode the choice cached for the forward's cache key, else
+// (first use) each of run_direct and run_flipped runs once untimed and twice timed on the current
 // stream, alternating, and the faster by its best time is cached. Both write the same output, so
 // whichever ran last leaves a valid result (the caller runs the chosen one afterwards all the same).
 // Timed mode under deterministic cuDNN takes the rule.
-bool choose_backward_data_form(const Shape& x, const Shape& w, const Conv2dParams& p, DType dt, const ConvKey& key,
-                               int device, const std::function<void()>& run_direct,
-                               const std::function<void()>& run_flipped);
+bool choose_backward_data_form(const Shape& x, const Shape& w, const Conv2dParams& p, DType dt, int device,
+                               const std::function<void()>& run_direct, const std::function<void()>& run_flipped);
 // Shapes timed so far.
 int64_t conv_forward_form_timings();
 

@@ -220,9 +220,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
         if (!flipped.defined()) flipped = flip_swap_conv_weight(wc);
         cudnn_backward_input(xc, flipped, y, q);
       };
-      if (choose_backward_data_form(x.shape(), w.shape(), p, dt,
-                                    make_conv_key(ConvKind::forward, device, dt, x.shape(), w.shape(), p), device,
-                                    direct, as_backward_data))
+      if (choose_backward_data_form(x.shape(), w.shape(), p, dt, device, direct, as_backward_data))
         as_backward_data();
       else
         direct();
