@@ -353,6 +353,21 @@ MoESetup moe_setup(bool quick, int64_t batch) {
   return setup;
 }
 
+// The rows of the op-level timings (--op-host-times, --conv-times): each scale in the batched and
+// dense_soft modes under the uniform routing, those --only selects ("s2 batched"), each handed to fn
+// with its label, its input shape and its step.
+void for_each_moe_row(const MoESetup& setup, Device d, const std::string& only,
+                      const std::function<void(const std::string& row, const std::string& shape, const Step& step)>& fn) {
+  for (size_t i = 0; i < 4; ++i) {
+    const int64_t dim = setup.s.dims[i], map = setup.s.maps[i], sr = setup.c.moe.sr_ratios[i];
+    for (layers::MoEMode m : {layers::MoEMode::batched, layers::MoEMode::dense_soft}) {
+      const std::string row = "s" + std::to_string(i + 1) + " " + mode_name(m);
+      if (!bench::row_selected(row, only)) continue;
+      fn(row, shape4(setup.B, dim, map, map), moe_step(setup.c, dim, map, sr, setup.B, setup.uniform, m, d));
+    }
+  }
+}
+
 int op_counts(Device d, bool quick, int64_t batch) {
   const MoESetup setup = moe_setup(quick, batch);
   const models::CamoXpertConfig& c = setup.c;
@@ -404,48 +419,38 @@ int op_counts(Device d, bool quick, int64_t batch) {
 // step's host time excludes waiting for earlier work (the routing read-back waits for the router only).
 int op_host_times(Device d, bool quick, int64_t batch, int warmup, int reps, const std::string& only) {
   const MoESetup setup = moe_setup(quick, batch);
-  const models::CamoXpertConfig& c = setup.c;
-  const Sizes& s = setup.s;
-  const int64_t B = setup.B;
-  const std::vector<int64_t>& uniform = setup.uniform;
   std::printf("bench_moe --op-host-times: %s; %d side streams; host time per forward+backward step (training "
               "mode), batch %lld, uniform routing, mean of %d steps after %d\n",
-              engine::describe_device(d).c_str(), engine::branch_streams(), (long long)B, reps, warmup);
-  for (size_t i = 0; i < 4; ++i) {
-    const int64_t dim = s.dims[i], map = s.maps[i], sr = c.moe.sr_ratios[i];
-    for (layers::MoEMode m : {layers::MoEMode::batched, layers::MoEMode::dense_soft}) {
-      const std::string row = "s" + std::to_string(i + 1) + " " + mode_name(m);
-      if (!bench::row_selected(row, only)) continue;
-      const Step step = moe_step(c, dim, map, sr, B, uniform, m, d);
-      for (int w = 0; w < warmup; ++w) step();
-      double host_ms = 0;
-      engine::OpTrace trace;
-      for (int r = 0; r < reps; ++r) {
-        bench::drain(d);
-        const auto t0 = std::chrono::steady_clock::now();
-        step();
-        host_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      }
+              engine::describe_device(d).c_str(), engine::branch_streams(), (long long)setup.B, reps, warmup);
+  for_each_moe_row(setup, d, only, [&](const std::string& row, const std::string& shape, const Step& step) {
+    for (int w = 0; w < warmup; ++w) step();
+    double host_ms = 0;
+    engine::OpTrace trace;
+    for (int r = 0; r < reps; ++r) {
       bench::drain(d);
-      std::vector<std::pair<int64_t, std::string>> by_time;
-      int64_t in_ops_ns = 0;
-      for (const auto& [name, ns] : trace.host_ns()) {
-        by_time.emplace_back(ns, name);
-        in_ops_ns += ns;
-      }
-      std::sort(by_time.rbegin(), by_time.rend());
-      const double per = 1.0 / reps;
-      std::printf("\n%s [%lld,%lld,%lld,%lld]: host %.2f ms per step, %.2f ms inside %lld ops, %.2f ms outside\n",
-                  row.c_str(), (long long)B, (long long)dim, (long long)map, (long long)map, host_ms * per,
-                  in_ops_ns * 1e-6 * per, (long long)(trace.total() / reps), (host_ms - in_ops_ns * 1e-6) * per);
-      std::printf("  op: ms per step, calls, us per call\n");
-      for (size_t j = 0; j < by_time.size() && j < 14; ++j) {
-        const int64_t n = trace.counts().at(by_time[j].second);
-        std::printf("  %-28s %7.3f %5lld %8.1f\n", by_time[j].second.c_str(), by_time[j].first * 1e-6 * per,
-                    (long long)(n / reps), by_time[j].first * 1e-3 / (double)n);
-      }
+      const auto t0 = std::chrono::steady_clock::now();
+      step();
+      host_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
-  }
+    bench::drain(d);
+    std::vector<std::pair<int64_t, std::string>> by_time;
+    int64_t in_ops_ns = 0;
+    for (const auto& [name, ns] : trace.host_ns()) {
+      by_time.emplace_back(ns, name);
+      in_ops_ns += ns;
+    }
+    std::sort(by_time.rbegin(), by_time.rend());
+    const double per = 1.0 / reps;
+    std::printf("\n%s %s: host %.2f ms per step, %.2f ms inside %lld ops, %.2f ms outside\n", row.c_str(),
+                shape.c_str(), host_ms * per, in_ops_ns * 1e-6 * per, (long long)(trace.total() / reps),
+                (host_ms - in_ops_ns * 1e-6) * per);
+    std::printf("  op: ms per step, calls, us per call\n");
+    for (size_t j = 0; j < by_time.size() && j < 14; ++j) {
+      const int64_t n = trace.counts().at(by_time[j].second);
+      std::printf("  %-28s %7.3f %5lld %8.1f\n", by_time[j].second.c_str(), by_time[j].first * 1e-6 * per,
+                  (long long)(n / reps), by_time[j].first * 1e-3 / (double)n);
+    }
+  });
   return 0;
 }
 
@@ -471,52 +476,45 @@ double conv_call_ms(const engine::ConvCall& call, Device d, int warmup, int reps
 
 int conv_times(Device d, bool quick, int64_t batch, int warmup, int reps, const std::string& only) {
   const MoESetup setup = moe_setup(quick, batch);
-  const Sizes& s = setup.s;
   std::printf("bench_moe --conv-times: %s; each convolution of a forward+backward step (training mode, batch "
               "%lld, uniform routing) timed alone, median of %d calls after %d\n",
               engine::describe_device(d).c_str(), (long long)setup.B, reps, warmup);
-  for (size_t i = 0; i < 4; ++i) {
-    const int64_t dim = s.dims[i], map = s.maps[i], sr = setup.c.moe.sr_ratios[i];
-    for (layers::MoEMode m : {layers::MoEMode::batched, layers::MoEMode::dense_soft}) {
-      const std::string row = "s" + std::to_string(i + 1) + " " + mode_name(m);
-      if (!bench::row_selected(row, only)) continue;
-      const Step step = moe_step(setup.c, dim, map, sr, setup.B, setup.uniform, m, d);
-      const double step_ms = bench::time_it(step, warmup, reps, d).median_ms;
-      std::vector<engine::ConvCall> calls;
-      {
-        engine::ConvLog log;
-        step();
-        calls = log.calls();
-      }
-      bench::drain(d);
-      // Distinct (pass, shape) in first-call order, with their counts.
-      std::vector<std::pair<engine::ConvCall, int64_t>> distinct;
-      std::map<std::string, size_t> at;
-      for (const engine::ConvCall& call : calls) {
-        const std::string key = std::string(engine::conv_pass_name(call.pass)) + " " + call.key();
-        const auto [it, fresh] = at.emplace(key, distinct.size());
-        if (fresh) distinct.push_back({call, 0});
-        ++distinct[it->second].second;
-      }
-      std::vector<std::pair<double, size_t>> by_time;  // (ms per step, index)
-      double total = 0;
-      for (size_t j = 0; j < distinct.size(); ++j) {
-        const double ms = conv_call_ms(distinct[j].first, d, warmup, reps) * (double)distinct[j].second;
-        by_time.push_back({ms, j});
-        total += ms;
-      }
-      std::sort(by_time.rbegin(), by_time.rend());
-      std::printf("\n%s %s: step %.3f ms; %zu convolutions (%zu distinct) take %.3f ms alone\n", row.c_str(),
-                  shape4(setup.B, dim, map, map).c_str(), step_ms, calls.size(), distinct.size(), total);
-      std::printf("  %8s %5s %8s  %-15s %s\n", "ms/step", "calls", "us/call", "pass", "shape");
-      for (const auto& [ms, j] : by_time) {
-        const auto& [call, n] = distinct[j];
-        std::printf("  %8.3f %5lld %8.1f  %-15s %s\n", ms, (long long)n, 1e3 * ms / (double)n,
-                    engine::conv_pass_name(call.pass), call.key().c_str());
-      }
-      std::fflush(stdout);
+  for_each_moe_row(setup, d, only, [&](const std::string& row, const std::string& shape, const Step& step) {
+    const double step_ms = bench::time_it(step, warmup, reps, d).median_ms;
+    std::vector<engine::ConvCall> calls;
+    {
+      engine::ConvLog log;
+      step();
+      calls = log.calls();
     }
-  }
+    bench::drain(d);
+    // Distinct (pass, shape) in first-call order, with their counts.
+    std::vector<std::pair<engine::ConvCall, int64_t>> distinct;
+    std::map<std::string, size_t> at;
+    for (const engine::ConvCall& call : calls) {
+      const std::string key = std::string(engine::conv_pass_name(call.pass)) + " " + call.key();
+      const auto [it, fresh] = at.emplace(key, distinct.size());
+      if (fresh) distinct.push_back({call, 0});
+      ++distinct[it->second].second;
+    }
+    std::vector<std::pair<double, size_t>> by_time;  // (ms per step, index)
+    double total = 0;
+    for (size_t j = 0; j < distinct.size(); ++j) {
+      const double ms = conv_call_ms(distinct[j].first, d, warmup, reps) * (double)distinct[j].second;
+      by_time.push_back({ms, j});
+      total += ms;
+    }
+    std::sort(by_time.rbegin(), by_time.rend());
+    std::printf("\n%s %s: step %.3f ms; %zu convolutions (%zu distinct) take %.3f ms alone\n", row.c_str(),
+                shape.c_str(), step_ms, calls.size(), distinct.size(), total);
+    std::printf("  %8s %5s %8s  %-15s %s\n", "ms/step", "calls", "us/call", "pass", "shape");
+    for (const auto& [ms, j] : by_time) {
+      const auto& [call, n] = distinct[j];
+      std::printf("  %8.3f %5lld %8.1f  %-15s %s\n", ms, (long long)n, 1e3 * ms / (double)n,
+                  engine::conv_pass_name(call.pass), call.key().c_str());
+    }
+    std::fflush(stdout);
+  });
   return 0;
 }
 
