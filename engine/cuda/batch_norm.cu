@@ -198,8 +198,8 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
     const T* px = xc.data<T>();
     if (training) {
       TrainFin<T> fin{px, ptr_or_null<T>(wc), ptr_or_null<T>(bc), ptr_or_null<T>(running_mean),
-                      ptr_or_null<T>(running_var), ptr_or_null<T>(shift_c), r.save_mean.data<T>(), r.save_invstd.data<T>(), coef.data<T>(),
-                      g.C, g.S, (double)M, momentum, eps};
+                      ptr_or_null<T>(running_var), ptr_or_null<T>(shift_c), r.save_mean.data<T>(),
+                      r.save_invstd.data<T>(), coef.data<T>(), g.C, g.S, (double)M, momentum, eps};
       channel_reduce<2>(ChannelPlan(g.N, g.C, g.S), StatsFn<T>{px, g.S}, fin, dev, st, op);
     } else {
       eval_coef_kernel<T><<<blocks_for(g.C), kThreads, 0, st>>>(
