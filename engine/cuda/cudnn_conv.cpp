@@ -2,8 +2,8 @@
 // cache in cudnn_algo.cpp, candidates tried in order until one gets its workspace and runs. Depthwise,
 // narrow 3x3 and 1x1 forwards and 1x1 input gradients go to cuttle's own kernels or cuBLAS instead
 // (engine/cuda/own_conv.h), convolutions over small maps with a long reduction to im2col + cuBLAS in
-// every direction (engine/cuda/gemm_conv.h), and the forwards of wide inputs over small maps run as
-// cuDNN's backward-data on the flipped weight (engine/cuda/conv_forward_form.h).
+// every direction (engine/cuda/gemm_conv.h), and stride-1 forwards and input gradients may run as the
+// other operation on the flipped weight (engine/cuda/conv_form.h).
 #include "engine/cuda/cudnn_conv.h"
 
 #include <algorithm>
@@ -12,7 +12,7 @@
 
 #include "engine/cuda/conv_bias.h"
 #include "engine/cuda/conv_flip.h"
-#include "engine/cuda/conv_forward_form.h"
+#include "engine/cuda/conv_form.h"
 #include "engine/cuda/cublas.h"
 #include "engine/cuda/cudnn_algo.h"
 #include "engine/cuda/cudnn_graph_conv.h"
@@ -210,17 +210,15 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   } else {
     const Tensor xc = x.contiguous(), wc = w.contiguous();
     auto direct = [&] { cudnn_forward(xc, wc, y, p); };
-    if (forward_as_backward_data_applies(w.shape(), p, dt)) {
+    if (flipped_form_applies(w.shape(), p, dt)) {
       // y = the input gradient of conv(., w flipped) at the complementary padding (engine/cuda/conv_flip.h).
-      Conv2dParams q = p;
-      q.pad_h = (w.size(2) - 1) * p.dil_h - p.pad_h;
-      q.pad_w = (w.size(3) - 1) * p.dil_w - p.pad_w;
+      const Conv2dParams q = flipped_form_params(w.shape(), p);
       Tensor flipped;
       auto as_backward_data = [&] {
         if (!flipped.defined()) flipped = flip_swap_conv_weight(wc);
         cudnn_backward_input(xc, flipped, y, q);
       };
-      if (choose_backward_data_form(x.shape(), w.shape(), p, dt, device, direct, as_backward_data))
+      if (choose_flipped_form(ConvKind::forward, x.shape(), w.shape(), p, dt, device, direct, as_backward_data))
         as_backward_data();
       else
         direct();
@@ -255,7 +253,22 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shap
     gemm_conv2d_backward_input(gc, wc, gx, p);
     return gx;
   }
-  cudnn_backward_input(gc, wc, gx, p);
+  auto direct = [&] { cudnn_backward_input(gc, wc, gx, p); };
+  if (flipped_form_applies(w.shape(), p, dt)) {
+    // gx = the forward of grad_out with w flipped at the complementary padding (engine/cuda/conv_flip.h).
+    const Conv2dParams q = flipped_form_params(w.shape(), p);
+    Tensor flipped;
+    auto as_forward = [&] {
+      if (!flipped.defined()) flipped = flip_swap_conv_weight(wc);
+      cudnn_forward(gc, flipped, gx, q);
+    };
+    if (choose_flipped_form(ConvKind::backward_data, x_shape, w.shape(), p, dt, device, direct, as_forward))
+      as_forward();
+    else
+      direct();
+  } else {
+    direct();
+  }
   return gx;
 }
 

@@ -80,6 +80,7 @@ struct Candidate {
   std::unique_ptr<Desc> plan;
   int64_t workspace = 0;
   int64_t engine = -1;  // cuDNN's global engine index, for the plan log
+  std::string notes;    // its numerical notes, for the plan log
 };
 struct Plan {
   std::vector<std::unique_ptr<Desc>> sources;
@@ -96,6 +97,33 @@ bool log_plans() {
     return v && *v && std::string(v) != "0";
   }();
   return on;
+}
+
+// cuDNN's FFT engines, which its heuristics rank first for many f32 convolutions over 44x44 maps,
+// are passed over for 3x3 kernels: there the next engines were as fast or faster in every direction
+// and MoE shape measured (a 3x3 128->32 input gradient on five samples: 139 us with FFT, 47 without),
+// while 5x5 and 7x7 kernels need them (a 7x7 input gradient: 164 against 772 us; docs/PERFORMANCE.md,
+// H100, cuDNN 9.14). CUTTLE_CUDNN_FFT=0 passes over them everywhere, =1 nowhere (measurements).
+enum class FftEngines { rule, never, always };
+FftEngines fft_engines() {
+  static const FftEngines mode = [] {
+    const char* v = std::getenv("CUTTLE_CUDNN_FFT");
+    if (!v || !*v || std::string(v) == "rule") return FftEngines::rule;
+    if (std::string(v) == "0") return FftEngines::never;
+    if (std::string(v) == "1") return FftEngines::always;
+    CUTTLE_FAIL("CUTTLE_CUDNN_FFT must be rule, 0 or 1, got '", v, "'");
+    return FftEngines::rule;
+  }();
+  return mode;
+}
+
+bool fft_engine_allowed(const Shape& ws) {
+  switch (fft_engines()) {
+    case FftEngines::never: return false;
+    case FftEngines::always: return true;
+    case FftEngines::rule: break;
+  }
+  return !(ws[2] == 3 && ws[3] == 3);
 }
 
 const char* conv_kind_name(ConvKind kind) {
@@ -131,27 +159,53 @@ PlanCache& plan_cache() {
   return *c;
 }
 
-// Why an engine's numerical notes rule it out under the current math rules; nullptr when they allow it.
-// Down-converting engines never qualify; tensor-core ones for f32 only with TF32 on; nondeterministic
-// ones not in deterministic mode (the rules PyTorch applies to the same list).
-const char* engine_refusal(cudnnBackendDescriptor_t cfg, DType dt) {
+// An engine configuration's numerical notes; false when they cannot be read.
+bool engine_notes(cudnnBackendDescriptor_t cfg, std::vector<cudnnBackendNumericalNote_t>& out) {
   Desc engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
   cudnnBackendDescriptor_t e = engine.get();
   int64_t got = 0;
   if (cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &got, &e) !=
       CUDNN_STATUS_SUCCESS)
-    return "engine unreadable";
+    return false;
   std::array<cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_TYPE_COUNT> notes{};
   int64_t count = 0;
   if (cudnnBackendGetAttribute(e, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE, (int64_t)notes.size(),
                                &count, notes.data()) != CUDNN_STATUS_SUCCESS)
-    return "notes unreadable";
+    return false;
+  out.assign(notes.begin(), notes.begin() + count);
+  return true;
+}
+
+// The notes as the plan log prints them.
+std::string notes_text(const std::vector<cudnnBackendNumericalNote_t>& notes) {
+  std::string out;
+  for (cudnnBackendNumericalNote_t n : notes) {
+    const char* name = "other";
+    switch (n) {
+      case CUDNN_NUMERICAL_NOTE_TENSOR_CORE: name = "tensor-core"; break;
+      case CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS: name = "down-convert"; break;
+      case CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION: name = "reduced-precision-reduction"; break;
+      case CUDNN_NUMERICAL_NOTE_FFT: name = "fft"; break;
+      case CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC: name = "nondeterministic"; break;
+      case CUDNN_NUMERICAL_NOTE_WINOGRAD: name = "winograd"; break;
+      default: break;
+    }
+    out += (out.empty() ? "" : ",") + std::string(name);
+  }
+  return out;
+}
+
+// Why an engine's numerical notes rule it out under the current math rules; nullptr when they allow it.
+// Down-converting engines never qualify; tensor-core ones for f32 only with TF32 on; nondeterministic
+// ones not in deterministic mode (the rules PyTorch applies to the same list); FFT ones not for 3x3
+// kernels (fft_engine_allowed).
+const char* engine_refusal(const std::vector<cudnnBackendNumericalNote_t>& notes, DType dt, const Shape& ws) {
   const bool fma_only = dt == DType::f32 && !allow_tf32();
-  for (int64_t i = 0; i < count; ++i) {
-    const cudnnBackendNumericalNote_t n = notes[(size_t)i];
+  for (const cudnnBackendNumericalNote_t n : notes) {
     if (n == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS) return "down-converts inputs";
     if (fma_only && n == CUDNN_NUMERICAL_NOTE_TENSOR_CORE) return "tensor cores (TF32 off)";
     if (cudnn_deterministic() && n == CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC) return "nondeterministic";
+    if (n == CUDNN_NUMERICAL_NOTE_FFT && !fft_engine_allowed(ws)) return "FFT (3x3 kernel, or CUTTLE_CUDNN_FFT=0)";
   }
   return nullptr;
 }
@@ -255,7 +309,12 @@ std::shared_ptr<Plan> build_plan(ConvKind kind, cudnnHandle_t h, DType dt, const
   };
   for (int64_t i = 0; i < got; ++i) {
     cudnnBackendDescriptor_t cfg = raw[(size_t)i];
-    if (const char* why = engine_refusal(cfg, dt)) {
+    std::vector<cudnnBackendNumericalNote_t> notes;
+    if (!engine_notes(cfg, notes)) {
+      pass_over(i, "notes unreadable");
+      continue;
+    }
+    if (const char* why = engine_refusal(notes, dt, ws)) {
       pass_over(i, why);
       continue;
     }
@@ -273,14 +332,15 @@ std::shared_ptr<Plan> build_plan(ConvKind kind, cudnnHandle_t h, DType dt, const
       pass_over(i, ("workspace " + std::to_string(ws) + " bytes over the cap").c_str());
       continue;
     }
-    result->candidates.push_back({std::move(plan), ws, engine_index(cfg)});
+    result->candidates.push_back({std::move(plan), ws, engine_index(cfg), notes_text(notes)});
     if ((int)result->candidates.size() >= std::max(1, g_plan_search.load())) break;
   }
   if (result->candidates.size() == 1 || cudnn_deterministic()) result->chosen = result->candidates.empty() ? -1 : 0;
   if (log_plans()) {
     std::string engines;
     for (const Candidate& c : result->candidates)
-      engines += " " + std::to_string(c.engine) + " (workspace " + std::to_string(c.workspace) + " bytes)";
+      engines += " " + std::to_string(c.engine) + " (workspace " + std::to_string(c.workspace) + " bytes" +
+                 (c.notes.empty() ? "" : "; " + c.notes) + ")";
     std::fprintf(stderr, "cuttle cudnn plan: %s x %s w %s y %s stride %lld pad %lld dil %lld groups %lld: %s\n",
                  conv_kind_name(kind), shape_str(xs).c_str(), shape_str(ws).c_str(), shape_str(ys).c_str(),
                  (long long)p.stride_h, (long long)p.pad_h, (long long)p.dil_h, (long long)p.groups,

@@ -1,7 +1,7 @@
 // Declares convolution through cuDNN's graph (backend) API, the path PyTorch takes: one operation graph
 // per convolution, cuDNN's heuristics (mode A) rank the engine configurations, and the first that builds
 // an execution plan within the workspace cap and the math rules (no down-converting engines, tensor
-// cores for f32 only with TF32, deterministic ones only when asked) runs; opt-in, the first use of a
+// cores for f32 only with TF32, deterministic ones only when asked, no FFT engines for 3x3 kernels) runs; opt-in, the first use of a
 // shape times the first few and keeps the fastest (set_cudnn_plan_search). The legacy API's algorithms
 // do not reach the engines that beat it on the 3x3 shapes of docs/PERFORMANCE.md. The default;
 // set_cudnn_graph_api(false) returns to the legacy API. Plans are cached on the full descriptor and

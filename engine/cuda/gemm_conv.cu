@@ -28,7 +28,7 @@ std::atomic<int> g_enabled{-1};  // -1: not decided yet (environment)
 
 // Batch x output pixels (the GEMM's N) up to which the GEMM beats cuDNN (docs/PERFORMANCE.md): 1536
 // on the H200 of 2026-12-05 (605 columns 1.2x faster, 1936 even); 484 since the forwards of wide inputs
-// run as cuDNN backward-data (conv_forward_form.h), against which cuDNN won every direction of the
+// run as cuDNN backward-data (conv_form.h), against which cuDNN won every direction of the
 // MoE's s4 sub-batches (605-726 columns) on an H100. CUTTLE_GEMM_CONV_COLUMNS overrides it.
 int64_t max_columns() {
   static const int64_t v = [] {

@@ -7,7 +7,7 @@
 #include "tests/gpu/gpu_test_util.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/cublas.h"
-#include "engine/cuda/conv_forward_form.h"
+#include "engine/cuda/conv_form.h"
 #include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/cudnn_graph_conv.h"
 #include "engine/cuda/cudnn_handle.h"
@@ -42,12 +42,20 @@ eng::Conv2dParams params(int64_t s, int64_t pad, int64_t dil, int64_t groups) {
 double conv_tol(DType dt) { return dt == DType::f32 ? 1e-4 : 1e-10; }
 
 #ifdef CUTTLE_WITH_CUDA
-// Sets the forward form for a scope: the tests that count cuDNN queries or plan searches run the
-// direct form, whose forward is one query (backward-data form: a query of the flipped problem).
-struct ForwardFormScope {
-  eng::cuda::ConvForwardForm saved = eng::cuda::conv_forward_form();
-  explicit ForwardFormScope(eng::cuda::ConvForwardForm f) { eng::cuda::set_conv_forward_form(f); }
-  ~ForwardFormScope() { eng::cuda::set_conv_forward_form(saved); }
+// Sets the forms of the forward and the input gradient for a scope: the tests that count cuDNN
+// queries or plan searches run the direct forms, whose operations are one query each (a flipped
+// form queries the other operation's problem).
+struct ConvFormScope {
+  eng::cuda::ConvForm saved_forward = eng::cuda::conv_form(eng::cuda::ConvKind::forward);
+  eng::cuda::ConvForm saved_backward_data = eng::cuda::conv_form(eng::cuda::ConvKind::backward_data);
+  ConvFormScope(eng::cuda::ConvForm forward, eng::cuda::ConvForm backward_data) {
+    eng::cuda::set_conv_form(eng::cuda::ConvKind::forward, forward);
+    eng::cuda::set_conv_form(eng::cuda::ConvKind::backward_data, backward_data);
+  }
+  ~ConvFormScope() {
+    eng::cuda::set_conv_form(eng::cuda::ConvKind::forward, saved_forward);
+    eng::cuda::set_conv_form(eng::cuda::ConvKind::backward_data, saved_backward_data);
+  }
 };
 #endif
 
@@ -189,7 +197,7 @@ TEST_CASE("sanitize: cudnn algorithm cache heuristics workspace cap benchmark bu
   if (!gpu_present()) return;
   namespace cu = eng::cuda;
   CudnnApiScope legacy(false);
-  ForwardFormScope direct(cu::ConvForwardForm::direct);
+  ConvFormScope direct(cu::ConvForm::direct, cu::ConvForm::direct);
   cu::clear_cudnn_algorithm_cache();
   const eng::Conv2dParams p = params(1, 1, 1, 1);
   Tensor w = randn({8, 4, 3, 3}, 501, DType::f32);
@@ -260,7 +268,7 @@ TEST_CASE("sanitize: cudnn graph and legacy API convolutions match the CPU in ev
       {{2, 64, 23, 23}, 64, 3, 3, params(1, 1, 1, 1)},  // 23x23: over the GEMM path's map limit
   };
   uint64_t seed = 1100;
-  ForwardFormScope direct(cu::ConvForwardForm::direct);
+  ConvFormScope direct(cu::ConvForm::direct, cu::ConvForm::direct);
   const int search = cu::cudnn_plan_search();
   for (int mode : {0, 1, 2}) {  // graph API timing its candidates, graph API's first choice, legacy API
     CudnnApiScope api(mode < 2);
@@ -342,9 +350,12 @@ TEST_CASE("sanitize: cuda GEMM convolutions over small maps match the CPU in eve
 #endif
 }
 
-TEST_CASE("sanitize: cuda forwards run as backward-data on the flipped weight match the CPU") {
+TEST_CASE("sanitize: cuda forwards and input gradients in the flipped form match the CPU") {
   if (!gpu_present()) return;
 #ifdef CUTTLE_WITH_CUDA
+  namespace cu = eng::cuda;
+  using cu::ConvForm;
+  using cu::ConvKind;
   eng::Conv2dParams rect = params(1, 0, 1, 1);  // 3x5 kernel: no padding down, dilated and padded across
   rect.pad_w = 3;
   rect.dil_w = 2;
@@ -355,38 +366,68 @@ TEST_CASE("sanitize: cuda forwards run as backward-data on the flipped weight ma
       {{3, 6, 10, 12}, 5, 3, 5, rect},                // per-axis padding and dilation, output smaller
       {{1, 6, 6, 6}, 9, 5, 5, params(1, 0, 1, 1)},    // valid 5x5: complementary padding 4
   };
-  CHECK(eng::cuda::forward_as_backward_data_applies({5, 3, 3, 3}, params(1, 1, 1, 1), DType::f32));
-  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({5, 3, 3, 3}, params(2, 1, 1, 1), DType::f32));
-  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({6, 1, 3, 3}, params(1, 1, 1, 3), DType::f32));
-  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({5, 3, 1, 1}, params(1, 0, 1, 1), DType::f32));
-  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({5, 3, 3, 3}, params(1, 3, 1, 1), DType::f32));
-  CHECK_FALSE(eng::cuda::forward_as_backward_data_applies({5, 3, 3, 3}, params(1, 1, 1, 1), DType::f64));
-  // The default rule: wide inputs over small maps (large kernels up to 2048 pixels).
-  namespace cu = eng::cuda;
-  CHECK(cu::conv_forward_form() == cu::ConvForwardForm::rule);
-  CHECK(cu::backward_data_form_by_rule({5, 128, 44, 44}, {44, 128, 7, 7}, params(1, 3, 1, 1), DType::f32));
-  CHECK_FALSE(cu::backward_data_form_by_rule({5, 128, 44, 44}, {32, 128, 3, 3}, params(1, 1, 1, 1), DType::f32));
-  CHECK_FALSE(cu::backward_data_form_by_rule({5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1), DType::f32));
-  CHECK(cu::backward_data_form_by_rule({16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1), DType::f32));
-  CHECK_FALSE(cu::backward_data_form_by_rule({6, 80, 22, 22}, {80, 80, 3, 3}, params(1, 1, 1, 1), DType::f32));
-  CHECK_FALSE(cu::backward_data_form_by_rule({5, 512, 11, 11}, {128, 512, 3, 3}, params(2, 1, 1, 1), DType::f32));
+  CHECK(cu::flipped_form_applies({5, 3, 3, 3}, params(1, 1, 1, 1), DType::f32));
+  CHECK_FALSE(cu::flipped_form_applies({5, 3, 3, 3}, params(2, 1, 1, 1), DType::f32));
+  CHECK_FALSE(cu::flipped_form_applies({6, 1, 3, 3}, params(1, 1, 1, 3), DType::f32));
+  CHECK_FALSE(cu::flipped_form_applies({5, 3, 1, 1}, params(1, 0, 1, 1), DType::f32));
+  CHECK_FALSE(cu::flipped_form_applies({5, 3, 3, 3}, params(1, 3, 1, 1), DType::f32));
+  CHECK_FALSE(cu::flipped_form_applies({5, 3, 3, 3}, params(1, 1, 1, 1), DType::f64));
+  const eng::Conv2dParams q = cu::flipped_form_params({7, 5, 3, 5}, rect);
+  CHECK(q.pad_h == 2);
+  CHECK(q.pad_w == 5);  // (5 - 1) * 2 - 3
+  // The forward's rule: wide inputs over small maps (large kernels up to 2048 pixels).
+  CHECK(cu::conv_form(ConvKind::forward) == ConvForm::rule);
+  CHECK(cu::conv_form(ConvKind::backward_data) == ConvForm::rule);
+  auto fwd_rule = [](const Shape& x, const Shape& w, const eng::Conv2dParams& p) {
+    return cu::flipped_form_by_rule(ConvKind::forward, x, w, p, DType::f32);
+  };
+  CHECK(fwd_rule({5, 128, 44, 44}, {44, 128, 7, 7}, params(1, 3, 1, 1)));
+  CHECK_FALSE(fwd_rule({5, 128, 44, 44}, {32, 128, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(fwd_rule({5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1)));
+  CHECK(fwd_rule({16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(fwd_rule({6, 80, 22, 22}, {80, 80, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(fwd_rule({5, 512, 11, 11}, {128, 512, 3, 3}, params(2, 1, 1, 1)));
   cu::set_allow_tf32(true);
-  CHECK_FALSE(cu::backward_data_form_by_rule({16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1), DType::f32));
+  CHECK_FALSE(fwd_rule({16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1)));
   cu::set_allow_tf32(false);
-  // A shape the rule sends to backward-data, through the default path.
+  // The input gradient's rule: maps of at least 4096 pixels.
+  auto bwd_rule = [](const Shape& x, const Shape& w, const eng::Conv2dParams& p) {
+    return cu::flipped_form_by_rule(ConvKind::backward_data, x, w, p, DType::f32);
+  };
+  CHECK(bwd_rule({5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1)));
+  CHECK(bwd_rule({16, 16, 64, 64}, {16, 16, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(bwd_rule({16, 128, 44, 44}, {32, 128, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(bwd_rule({5, 64, 88, 88}, {16, 64, 1, 1}, params(1, 0, 1, 1)));
+  CHECK_FALSE(bwd_rule({5, 64, 88, 88}, {16, 64, 3, 3}, params(2, 1, 1, 1)));
+  cu::set_allow_tf32(true);
+  CHECK_FALSE(bwd_rule({5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1)));
+  cu::set_allow_tf32(false);
+  // Shapes the rules flip, through the default path: a forward, then an input gradient.
   check_conv({{2, 128, 40, 40}, 20, 5, 5, params(1, 2, 1, 1)}, DType::f32, 490);
+  check_conv({{2, 6, 64, 64}, 5, 3, 3, params(1, 1, 1, 1)}, DType::f32, 495);
   uint64_t seed = 500;
-  ForwardFormScope forced(cu::ConvForwardForm::backward_data);
+  {
+    // check_conv runs the forward and the input gradient: each flipped alone, then both.
+    ConvFormScope forward_only(ConvForm::flipped, ConvForm::direct);
+    for (const ConvCase& c : cases) check_conv(c, DType::f32, seed += 10);
+  }
+  {
+    ConvFormScope input_gradient_only(ConvForm::direct, ConvForm::flipped);
+    for (const ConvCase& c : cases) check_conv(c, DType::f32, seed += 10);
+  }
+  ConvFormScope both(ConvForm::flipped, ConvForm::flipped);
   for (const ConvCase& c : cases) check_conv(c, DType::f32, seed += 10);
-  // Timed: the first use of a shape times both forms once; either way the result matches.
-  eng::cuda::set_conv_forward_form(eng::cuda::ConvForwardForm::timed);
-  const int64_t before = eng::cuda::conv_forward_form_timings();
+  // Timed: the first use of a shape times both forms of each operation once; either way the result matches.
+  cu::set_conv_form(ConvKind::forward, ConvForm::timed);
+  cu::set_conv_form(ConvKind::backward_data, ConvForm::timed);
+  const int64_t before = cu::conv_form_timings();
   check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 600);
-  const int64_t after_first = eng::cuda::conv_forward_form_timings();
-  CHECK(after_first == before + 1);
+  const int64_t after_first = cu::conv_form_timings();
+  CHECK(after_first == before + 2);
   check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 610);
-  CHECK(eng::cuda::conv_forward_form_timings() == after_first);
-  eng::cuda::set_conv_forward_form(eng::cuda::ConvForwardForm::direct);
+  CHECK(cu::conv_form_timings() == after_first);
+  cu::set_conv_form(ConvKind::forward, ConvForm::direct);
+  cu::set_conv_form(ConvKind::backward_data, ConvForm::direct);
   check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 620);
 #endif
 }
