@@ -34,4 +34,6 @@ void note_conv(const ConvCall& call) {
   if (t_log) t_log->calls_.push_back(call);
 }
 
+bool conv_log_active() { return t_log != nullptr; }
+
 }  // namespace cuttle::engine

@@ -33,11 +33,15 @@ class ConvLog {
 
  private:
   friend void note_conv(const ConvCall& call);
+// Whether a log lives on this thread (autograd's backward then runs every node on it).
+bool conv_log_active();
   std::vector<ConvCall> calls_;
   ConvLog* outer_;
 };
 
 // Called by the convolution ops; a thread-local check when no log is active.
 void note_conv(const ConvCall& call);
+// Whether a log lives on this thread (autograd's backward then runs every node on it).
+bool conv_log_active();
 
 }  // namespace cuttle::engine

@@ -59,4 +59,6 @@ OpScope::~OpScope() {
                                        std::chrono::steady_clock::now() - start_).count();
 }
 
+bool op_trace_active() { return t_trace != nullptr; }
+
 }  // namespace cuttle::engine

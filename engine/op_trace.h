@@ -49,6 +49,10 @@ class OpScope {
   std::chrono::steady_clock::time_point start_;
 };
 
+// Whether a trace lives on this thread (autograd's backward then runs every node on it, so the
+// trace sees them all).
+bool op_trace_active();
+
 // The ops of one call of `fn`, after an untraced warm-up call (first calls may take other paths: plan
 // searches, lazily made buffers).
 std::map<std::string, int64_t> count_ops(const std::function<void()>& fn);

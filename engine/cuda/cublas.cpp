@@ -1,7 +1,8 @@
 #include "engine/cuda/cublas.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
-#include <map>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -19,37 +20,28 @@ void set_allow_tf32(bool on) { g_tf32 = on; }
 bool allow_tf32() { return g_tf32; }
 
 cublasHandle_t cublas_handle(int device) {
+  // One handle per (device, stream slot), bound to that slot's stream for good: threads issuing to
+  // different slots at once (autograd's backward workers) never share a handle. Side slots get a
+  // workspace of their own (of the default pool's size), so concurrent GEMMs never share one.
   static std::mutex mu;
-  static std::vector<cublasHandle_t> handles;
-  static std::vector<cudaStream_t> bound;  // the stream each handle issues to (the caller's slot)
-  const cudaStream_t want = stream(device);
+  static std::vector<std::array<cublasHandle_t, kMaxSideStreams + 1>> handles;
+  const int slot = stream_slot(device);
   std::lock_guard<std::mutex> lock(mu);
-  if (handles.empty()) {
-    handles.assign(std::max(device_count(), 1), nullptr);
-    bound.assign(handles.size(), nullptr);
-  }
+  if (handles.empty()) handles.resize(std::max(device_count(), 1));
   CUTTLE_CHECK(device >= 0 && device < (int)handles.size(), "cuBLAS: no device ", device);
-  if (!handles[device]) {
+  cublasHandle_t& h = handles[(size_t)device][(size_t)slot];
+  if (!h) {
     DeviceGuard guard(device);
-    CUTTLE_CUBLAS_CHECK(cublasCreate(&handles[device]));
-  }
-  if (bound[device] != want) {
-    // Setting the stream resets the handle to its default workspace pool. Side streams get a workspace
-    // of their own (of the default pool's size), so concurrent GEMMs never share one.
-    CUTTLE_CUBLAS_CHECK(cublasSetStream(handles[device], want));
-    if (want != main_stream(device)) {
-      static std::map<cudaStream_t, void*> side_workspaces;
-      void*& ws = side_workspaces[want];
+    CUTTLE_CUBLAS_CHECK(cublasCreate(&h));
+    CUTTLE_CUBLAS_CHECK(cublasSetStream(h, stream(device)));
+    if (slot != 0) {
       const size_t bytes = device_info(device).major >= 9 ? (size_t(32) << 20) : (size_t(4) << 20);
-      if (!ws) {
-        DeviceGuard guard(device);
-        CUTTLE_CUDA_CHECK(cudaMalloc(&ws, bytes));  // kept for the process's life, like the handle
-      }
-      CUTTLE_CUBLAS_CHECK(cublasSetWorkspace(handles[device], ws, bytes));
+      void* ws = nullptr;
+      CUTTLE_CUDA_CHECK(cudaMalloc(&ws, bytes));  // kept for the process's life, like the handle
+      CUTTLE_CUBLAS_CHECK(cublasSetWorkspace(h, ws, bytes));
     }
-    bound[device] = want;
   }
-  return handles[device];
+  return h;
 }
 
 Tensor gemm_batched(const Tensor& A, const Tensor& B, const Shape& out_batch) {

@@ -1,6 +1,7 @@
 #include "engine/cuda/cudnn_handle.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <mutex>
 #include <vector>
@@ -44,25 +45,21 @@ std::string cudnn_version_warning(size_t runtime, size_t built) {
 
 cudnnHandle_t cudnn_handle(int device) {
   check_version_once();
+  // One handle per (device, stream slot), bound to that slot's stream for good: threads issuing to
+  // different slots at once (autograd's backward workers) never share a handle.
   static std::mutex mu;
-  static std::vector<cudnnHandle_t> handles;
-  static std::vector<cudaStream_t> bound;  // the stream each handle issues to (the caller's slot)
-  const cudaStream_t want = stream(device);
+  static std::vector<std::array<cudnnHandle_t, kMaxSideStreams + 1>> handles;
+  const int slot = stream_slot(device);
   std::lock_guard<std::mutex> lock(mu);
-  if (handles.empty()) {
-    handles.assign(std::max(device_count(), 1), nullptr);
-    bound.assign(handles.size(), nullptr);
-  }
+  if (handles.empty()) handles.resize(std::max(device_count(), 1));
   CUTTLE_CHECK(device >= 0 && device < (int)handles.size(), "cuDNN: no device ", device);
-  if (!handles[device]) {
+  cudnnHandle_t& h = handles[(size_t)device][(size_t)slot];
+  if (!h) {
     DeviceGuard guard(device);
-    CUTTLE_CUDNN_CHECK(cudnnCreate(&handles[device]));
+    CUTTLE_CUDNN_CHECK(cudnnCreate(&h));
+    CUTTLE_CUDNN_CHECK(cudnnSetStream(h, stream(device)));
   }
-  if (bound[device] != want) {
-    CUTTLE_CUDNN_CHECK(cudnnSetStream(handles[device], want));
-    bound[device] = want;
-  }
-  return handles[device];
+  return h;
 }
 
 }  // namespace cuttle::engine::cuda

@@ -7,6 +7,7 @@
 
 #include "autograd/functions/elementwise.h"
 #include "autograd/functions/reduce.h"
+#include "autograd/slot_workers.h"
 #include "engine/random.h"
 #include "layers/experts/registry.h"
 #include "layers/moe/routing.h"
@@ -131,12 +132,19 @@ TEST_CASE("SparseMoE experts on side streams compute what they compute on one st
     const int default_streams = engine::branch_streams();
     engine::set_branch_streams(0);
     const Result one = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
-    for (int streams : {6, 4, 6, 6}) {
-      INFO("streams ", streams);
-      engine::set_branch_streams(streams);
-      const Result many = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
-      check_close(many, one, 1e-6);
+    // The side slots' backward issued from the calling thread (the default), then from the slot
+    // workers (autograd/slot_workers.h), several slots at once.
+    const bool default_threads = autograd::backward_threads();
+    for (bool threads : {false, true}) {
+      autograd::set_backward_threads(threads);
+      for (int streams : {6, 4, 6, 6}) {
+        INFO("streams ", streams, " backward threads ", threads);
+        engine::set_branch_streams(streams);
+        const Result many = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
+        check_close(many, one, 1e-6);
+      }
     }
+    autograd::set_backward_threads(default_threads);
     engine::set_branch_streams(default_streams);
     // Every block held for a cross-stream wait goes back to the pools when the device is synchronised.
     MESSAGE("bytes held for cross-stream waits before synchronising: ", engine::cuda::allocator_stats(0).held);
@@ -178,10 +186,15 @@ TEST_CASE("SparseMoE on side streams: gradients accumulated over micro-batches w
     return res;
   };
   const Result one = accumulate(0);
-  for (int streams : {6, 4, 6}) {
-    INFO("streams ", streams);
-    check_close(accumulate(streams), one, 1e-6);
+  const bool default_threads = autograd::backward_threads();
+  for (bool threads : {false, true}) {
+    autograd::set_backward_threads(threads);  // with the slot workers too (autograd/slot_workers.h)
+    for (int streams : {6, 4, 6}) {
+      INFO("streams ", streams, " backward threads ", threads);
+      check_close(accumulate(streams), one, 1e-6);
+    }
   }
+  autograd::set_backward_threads(default_threads);
   engine::cuda::synchronize(0);
   CHECK(engine::cuda::allocator_stats(0).held == 0);
 #endif
