@@ -181,6 +181,26 @@ void cudnn_backward_input(const Tensor& gc, const Tensor& wc, Tensor& gx, const 
   }
 }
 
+// Runs a forward (in = x, out = y) or an input gradient (in = the output gradient, out = gx) through
+// cuDNN, directly or, where engine/cuda/conv_form.h picks it, as the other operation on the flipped
+// weight at the complementary padding (engine/cuda/conv_flip.h). x_shape: the convolution's input.
+void run_in_chosen_form(ConvKind kind, const Shape& x_shape, const Tensor& in, const Tensor& wc, Tensor& out,
+                        const Conv2dParams& p) {
+  const bool forward = kind == ConvKind::forward;
+  auto direct = [&] { forward ? cudnn_forward(in, wc, out, p) : cudnn_backward_input(in, wc, out, p); };
+  if (!flipped_form_applies(wc.shape(), p, wc.dtype())) return direct();
+  const Conv2dParams q = flipped_form_params(wc.shape(), p);
+  Tensor flipped;
+  auto as_other = [&] {
+    if (!flipped.defined()) flipped = flip_swap_conv_weight(wc);
+    forward ? cudnn_backward_input(in, flipped, out, q) : cudnn_forward(in, flipped, out, q);
+  };
+  if (choose_flipped_form(kind, x_shape, wc.shape(), p, wc.dtype(), wc.device().index, direct, as_other))
+    as_other();
+  else
+    direct();
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
@@ -208,23 +228,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   } else if (gemm_conv_applies(x.shape(), w.shape(), p, dt)) {
     gemm_conv2d_forward(x.contiguous(), w.contiguous(), y, p);
   } else {
-    const Tensor xc = x.contiguous(), wc = w.contiguous();
-    auto direct = [&] { cudnn_forward(xc, wc, y, p); };
-    if (flipped_form_applies(w.shape(), p, dt)) {
-      // y = the input gradient of conv(., w flipped) at the complementary padding (engine/cuda/conv_flip.h).
-      const Conv2dParams q = flipped_form_params(w.shape(), p);
-      Tensor flipped;
-      auto as_backward_data = [&] {
-        if (!flipped.defined()) flipped = flip_swap_conv_weight(wc);
-        cudnn_backward_input(xc, flipped, y, q);
-      };
-      if (choose_flipped_form(ConvKind::forward, x.shape(), w.shape(), p, dt, device, direct, as_backward_data))
-        as_backward_data();
-      else
-        direct();
-    } else {
-      direct();
-    }
+    run_in_chosen_form(ConvKind::forward, x.shape(), x.contiguous(), w.contiguous(), y, p);
   }
   if (bias.defined()) add_channel_bias_(y, bias.contiguous());
   return y;
@@ -253,22 +257,7 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shap
     gemm_conv2d_backward_input(gc, wc, gx, p);
     return gx;
   }
-  auto direct = [&] { cudnn_backward_input(gc, wc, gx, p); };
-  if (flipped_form_applies(w.shape(), p, dt)) {
-    // gx = the forward of grad_out with w flipped at the complementary padding (engine/cuda/conv_flip.h).
-    const Conv2dParams q = flipped_form_params(w.shape(), p);
-    Tensor flipped;
-    auto as_forward = [&] {
-      if (!flipped.defined()) flipped = flip_swap_conv_weight(wc);
-      cudnn_forward(gc, flipped, gx, q);
-    };
-    if (choose_flipped_form(ConvKind::backward_data, x_shape, w.shape(), p, dt, device, direct, as_forward))
-      as_forward();
-    else
-      direct();
-  } else {
-    direct();
-  }
+  run_in_chosen_form(ConvKind::backward_data, x_shape, gc, wc, gx, p);
   return gx;
 }
 

@@ -332,7 +332,7 @@ std::shared_ptr<Plan> build_plan(ConvKind kind, cudnnHandle_t h, DType dt, const
       pass_over(i, ("workspace " + std::to_string(ws) + " bytes over the cap").c_str());
       continue;
     }
-    result->candidates.push_back({std::move(plan), ws, engine_index(cfg), notes_text(notes)});
+    result->candidates.push_back({std::move(plan), ws, engine_index(cfg), log_plans() ? notes_text(notes) : ""});
     if ((int)result->candidates.size() >= std::max(1, g_plan_search.load())) break;
   }
   if (result->candidates.size() == 1 || cudnn_deterministic()) result->chosen = result->candidates.empty() ? -1 : 0;

@@ -378,29 +378,26 @@ TEST_CASE("sanitize: cuda forwards and input gradients in the flipped form match
   // The forward's rule: wide inputs over small maps (large kernels up to 2048 pixels).
   CHECK(cu::conv_form(ConvKind::forward) == ConvForm::rule);
   CHECK(cu::conv_form(ConvKind::backward_data) == ConvForm::rule);
-  auto fwd_rule = [](const Shape& x, const Shape& w, const eng::Conv2dParams& p) {
-    return cu::flipped_form_by_rule(ConvKind::forward, x, w, p, DType::f32);
+  auto by_rule = [](ConvKind kind, const Shape& x, const Shape& w, const eng::Conv2dParams& p) {
+    return cu::flipped_form_by_rule(kind, x, w, p, DType::f32);
   };
-  CHECK(fwd_rule({5, 128, 44, 44}, {44, 128, 7, 7}, params(1, 3, 1, 1)));
-  CHECK_FALSE(fwd_rule({5, 128, 44, 44}, {32, 128, 3, 3}, params(1, 1, 1, 1)));
-  CHECK_FALSE(fwd_rule({5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1)));
-  CHECK(fwd_rule({16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1)));
-  CHECK_FALSE(fwd_rule({6, 80, 22, 22}, {80, 80, 3, 3}, params(1, 1, 1, 1)));
-  CHECK_FALSE(fwd_rule({5, 512, 11, 11}, {128, 512, 3, 3}, params(2, 1, 1, 1)));
-  cu::set_allow_tf32(true);
-  CHECK_FALSE(fwd_rule({16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1)));
-  cu::set_allow_tf32(false);
+  const ConvKind fwd = ConvKind::forward, bwd = ConvKind::backward_data;
+  CHECK(by_rule(fwd, {5, 128, 44, 44}, {44, 128, 7, 7}, params(1, 3, 1, 1)));
+  CHECK_FALSE(by_rule(fwd, {5, 128, 44, 44}, {32, 128, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(by_rule(fwd, {5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1)));
+  CHECK(by_rule(fwd, {16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(by_rule(fwd, {6, 80, 22, 22}, {80, 80, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(by_rule(fwd, {5, 512, 11, 11}, {128, 512, 3, 3}, params(2, 1, 1, 1)));
   // The input gradient's rule: maps of at least 4096 pixels.
-  auto bwd_rule = [](const Shape& x, const Shape& w, const eng::Conv2dParams& p) {
-    return cu::flipped_form_by_rule(ConvKind::backward_data, x, w, p, DType::f32);
-  };
-  CHECK(bwd_rule({5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1)));
-  CHECK(bwd_rule({16, 16, 64, 64}, {16, 16, 3, 3}, params(1, 1, 1, 1)));
-  CHECK_FALSE(bwd_rule({16, 128, 44, 44}, {32, 128, 3, 3}, params(1, 1, 1, 1)));
-  CHECK_FALSE(bwd_rule({5, 64, 88, 88}, {16, 64, 1, 1}, params(1, 0, 1, 1)));
-  CHECK_FALSE(bwd_rule({5, 64, 88, 88}, {16, 64, 3, 3}, params(2, 1, 1, 1)));
+  CHECK(by_rule(bwd, {5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1)));
+  CHECK(by_rule(bwd, {16, 16, 64, 64}, {16, 16, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(by_rule(bwd, {16, 128, 44, 44}, {32, 128, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(by_rule(bwd, {5, 64, 88, 88}, {16, 64, 1, 1}, params(1, 0, 1, 1)));
+  CHECK_FALSE(by_rule(bwd, {5, 64, 88, 88}, {16, 64, 3, 3}, params(2, 1, 1, 1)));
+  // Neither rule flips with TF32.
   cu::set_allow_tf32(true);
-  CHECK_FALSE(bwd_rule({5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1)));
+  CHECK_FALSE(by_rule(fwd, {16, 320, 22, 22}, {80, 320, 3, 3}, params(1, 1, 1, 1)));
+  CHECK_FALSE(by_rule(bwd, {5, 64, 88, 88}, {22, 64, 7, 7}, params(1, 3, 1, 1)));
   cu::set_allow_tf32(false);
   // Shapes the rules flip, through the default path: a forward, then an input gradient.
   check_conv({{2, 128, 40, 40}, 20, 5, 5, params(1, 2, 1, 1)}, DType::f32, 490);
@@ -418,16 +415,16 @@ TEST_CASE("sanitize: cuda forwards and input gradients in the flipped form match
   ConvFormScope both(ConvForm::flipped, ConvForm::flipped);
   for (const ConvCase& c : cases) check_conv(c, DType::f32, seed += 10);
   // Timed: the first use of a shape times both forms of each operation once; either way the result matches.
-  cu::set_conv_form(ConvKind::forward, ConvForm::timed);
-  cu::set_conv_form(ConvKind::backward_data, ConvForm::timed);
-  const int64_t before = cu::conv_form_timings();
-  check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 600);
-  const int64_t after_first = cu::conv_form_timings();
-  CHECK(after_first == before + 2);
-  check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 610);
-  CHECK(cu::conv_form_timings() == after_first);
-  cu::set_conv_form(ConvKind::forward, ConvForm::direct);
-  cu::set_conv_form(ConvKind::backward_data, ConvForm::direct);
+  {
+    ConvFormScope timed(ConvForm::timed, ConvForm::timed);
+    const int64_t before = cu::conv_form_timings();
+    check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 600);
+    const int64_t after_first = cu::conv_form_timings();
+    CHECK(after_first == before + 2);
+    check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 610);
+    CHECK(cu::conv_form_timings() == after_first);
+  }
+  ConvFormScope direct(ConvForm::direct, ConvForm::direct);
   check_conv({{2, 5, 9, 8}, 7, 7, 7, params(1, 3, 1, 1)}, DType::f32, 620);
 #endif
 }
