@@ -450,6 +450,12 @@ int op_host_times(Device d, bool quick, int64_t batch, int warmup, int reps, con
       std::printf("  %-28s %7.3f %5lld %8.1f\n", by_time[j].second.c_str(), by_time[j].first * 1e-6 * per,
                   (long long)(n / reps), by_time[j].first * 1e-3 / (double)n);
     }
+    std::printf("  by section (engine/op_trace.h HostSection; inside ops and out): ms per step, entries, us per entry\n");
+    for (const auto& [name, ns] : trace.section_ns()) {
+      const int64_t n = trace.section_counts().at(name);
+      std::printf("  %-40s %7.3f %5lld %8.1f\n", name.c_str(), ns * 1e-6 * per, (long long)(n / reps),
+                  ns * 1e-3 / (double)n);
+    }
   });
   return 0;
 }

@@ -3,6 +3,7 @@
 #include "autograd/backward.h"
 #include "autograd/grad_mode.h"
 #include "engine/error.h"
+#include "engine/op_trace.h"
 
 namespace cuttle::autograd {
 
@@ -73,6 +74,7 @@ std::vector<Var> record(const char* name, std::vector<Tensor> outputs, const std
     for (Tensor& t : outputs) out.emplace_back(std::move(t), false);
     return out;
   }
+  engine::HostSection section("autograd: record node");
   std::vector<Edge> edges(inputs.size());
   std::vector<Shape> in_shapes(inputs.size());
   std::vector<DType> in_dtypes(inputs.size());

@@ -18,6 +18,8 @@ OpTrace::~OpTrace() {
   if (!outer_) return;
   for (const auto& [name, n] : counts_) outer_->counts_[name] += n;
   for (const auto& [name, ns] : host_ns_) outer_->host_ns_[name] += ns;
+  for (const auto& [name, ns] : section_ns_) outer_->section_ns_[name] += ns;
+  for (const auto& [name, n] : section_counts_) outer_->section_counts_[name] += n;
 }
 
 int64_t OpTrace::total_ops(const std::map<std::string, int64_t>& counts) {
@@ -57,6 +59,19 @@ OpScope::~OpScope() {
   if (counted_ && t_trace)
     t_trace->host_ns_[counted_] += std::chrono::duration_cast<std::chrono::nanoseconds>(
                                        std::chrono::steady_clock::now() - start_).count();
+}
+
+HostSection::HostSection(const char* name) {
+  if (!t_trace) return;
+  name_ = name;
+  start_ = std::chrono::steady_clock::now();
+}
+
+HostSection::~HostSection() {
+  if (!name_ || !t_trace) return;
+  t_trace->section_ns_[name_] +=
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count();
+  ++t_trace->section_counts_[name_];
 }
 
 bool op_trace_active() { return t_trace != nullptr; }

@@ -24,12 +24,16 @@ class OpTrace {
   const std::map<std::string, int64_t>& counts() const { return counts_; }
   // Host nanoseconds spent inside each op (from its start until it returned), by name.
   const std::map<std::string, int64_t>& host_ns() const { return host_ns_; }
+  // Host nanoseconds and entries of each named section (HostSection) inside ops, at any depth.
+  const std::map<std::string, int64_t>& section_ns() const { return section_ns_; }
+  const std::map<std::string, int64_t>& section_counts() const { return section_counts_; }
   int64_t total() const { return total_ops(counts_); }
   static int64_t total_ops(const std::map<std::string, int64_t>& counts);
 
  private:
   friend class OpScope;
-  std::map<std::string, int64_t> counts_, host_ns_;
+  friend class HostSection;
+  std::map<std::string, int64_t> counts_, host_ns_, section_ns_, section_counts_;
   OpTrace* outer_;
 };
 
@@ -46,6 +50,21 @@ class OpScope {
 
  private:
   const char* counted_ = nullptr;  // the name, when this op is counted in a trace
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Times one part of an op's host work (a plan lookup, a cuDNN call, an allocation) while a trace
+// lives on the thread, whatever the op depth: where an op's launch cost goes (bench_moe
+// --op-host-times). A thread-local check when no trace is active.
+class HostSection {
+ public:
+  explicit HostSection(const char* name);
+  ~HostSection();
+  HostSection(const HostSection&) = delete;
+  HostSection& operator=(const HostSection&) = delete;
+
+ private:
+  const char* name_ = nullptr;  // set when a trace is active
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/runtime.h"
+#include "engine/op_trace.h"
 #include "engine/stream_hold_policy.h"
 
 namespace cuttle::engine::cuda {
@@ -263,12 +264,16 @@ std::atomic<int> g_debug_fill{-1};
 void set_debug_fill(int byte) { g_debug_fill = byte; }
 
 void* device_alloc(size_t nbytes, int device, cudaStream_t stream) {
+  HostSection section("allocator: allocate");
   void* p = allocator().allocate(nbytes, device, stream);
   const int fill = g_debug_fill;
   if (fill >= 0) CUTTLE_CUDA_CHECK(cudaMemsetAsync(p, fill, nbytes, stream));
   return p;
 }
-void device_free(void* ptr) { allocator().free(ptr); }
+void device_free(void* ptr) {
+  HostSection section("allocator: free");
+  allocator().free(ptr);
+}
 void note_side_stream_use(int device, cudaStream_t side) { allocator().side_stream_used(device, side); }
 void note_device_idle(int device) { allocator().device_idle(device); }
 void note_stream_wait(int device, cudaStream_t waiter, cudaStream_t producer) {

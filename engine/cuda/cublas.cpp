@@ -9,6 +9,7 @@
 
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/runtime.h"
+#include "engine/op_trace.h"
 
 namespace cuttle::engine::cuda {
 
@@ -72,6 +73,7 @@ Tensor gemm_batched(const Tensor& A, const Tensor& B, const Shape& out_batch) {
 void gemm_strided_batched(int device, DType dt, int64_t m, int64_t n, int64_t k, const void* A, int64_t lda,
                           int64_t stride_a, const void* B, int64_t ldb, int64_t stride_b, void* C, int64_t ldc,
                           int64_t stride_c, int64_t batch, bool trans_a, bool trans_b) {
+  HostSection section("cublas: gemm");
   cublasHandle_t h = cublas_handle(device);
   const cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   if (dt == DType::f32) {
@@ -94,6 +96,7 @@ void gemm(int device, DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n
   CUTTLE_CHECK(m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX && lda <= INT32_MAX && ldb <= INT32_MAX &&
                    ldc <= INT32_MAX,
                "cuBLAS gemm: sizes ", m, "x", n, "x", k, " exceed 32-bit indexing");
+  HostSection section("cublas: gemm");
   cublasHandle_t h = cublas_handle(device);
   const cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   if (dt == DType::f32) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "engine/cuda/conv_bias.h"
@@ -19,6 +20,7 @@
 #include "engine/cuda/gemm_conv.h"
 #include "engine/cuda/own_conv.h"
 #include "engine/cuda/runtime.h"
+#include "engine/op_trace.h"
 
 namespace cuttle::engine::cuda {
 
@@ -59,11 +61,13 @@ std::vector<ConvPerf> run_find(int max, const Call& call) {
 // that cuDNN refuses is passed over for the next.
 void run_conv(const char* op, ConvKind kind, const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& p,
               DType dt, int device, const FindFn& find, const RunFn& run) {
+  std::optional<HostSection> setup_section(std::in_place, "cudnn legacy: descriptors and candidates");
   cudnnHandle_t h = cudnn_handle(device);
   const ConvDescriptors d(xs, ws, ys, p, dt, allow_tf32());
   const ConvKey key = make_conv_key(kind, device, dt, xs, ws, p);
   const std::vector<ConvCandidate> cands =
       conv_candidates(kind, h, d, key, dt, [&](void* w, size_t b) { return find(d, w, b); });
+  setup_section.reset();
   std::string tried;
   for (const ConvCandidate& c : cands) {
     Tensor workspace;
@@ -78,6 +82,7 @@ void run_conv(const char* op, ConvKind kind, const Shape& xs, const Shape& ws, c
       }
     }
     CUTTLE_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, c.math));
+    std::optional<HostSection> run_section(std::in_place, "cudnn legacy: run");
     const cudnnStatus_t st = run(d, c.algo, workspace.defined() ? workspace.raw_data() : nullptr, c.workspace);
     if (st == CUDNN_STATUS_SUCCESS) return;
     if (!falls_through(st)) CUTTLE_FAIL(op, ": cuDNN algorithm ", c.algo, " failed: ", cudnnGetErrorString(st));

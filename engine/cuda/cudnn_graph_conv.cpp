@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/cudnn_handle.h"
 #include "engine/cuda/runtime.h"
+#include "engine/op_trace.h"
 
 // The plan's handle attribute is marked deprecated in newer headers; the runtimes this project meets
 // (9.14 on the GPU machine) still take it, as cuDNN's own frontend does.
@@ -404,6 +406,7 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
   // Accumulating chunks (beyond 2^31 elements) stay on the legacy path, and so does benchmark mode,
   // which times the legacy API's algorithms per shape bucket (cudnn_algo.cpp).
   if (beta != 0.0 || cudnn_benchmark()) return false;
+  std::optional<HostSection> lookup_section(std::in_place, "cudnn graph: key and plan lookup");
   const int64_t align = alignment_of(x, w, y);
   const ConvKey base = make_conv_key(kind, device, dt, xs, ws, p);
   std::vector<int64_t> key(base.begin(), base.end());
@@ -424,16 +427,19 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
     std::lock_guard<std::mutex> lock(c.mu);
     c.plans[key] = plan;
   }
+  lookup_section.reset();
   if (plan->candidates.empty()) return false;
   auto execute = [&](const Candidate& cand) -> cudnnStatus_t {
     Tensor workspace;
     if (cand.workspace > 0) {
+      HostSection section("cudnn graph: workspace");
       try {
         workspace = Tensor::empty({cand.workspace}, DType::u8, Device::cuda(device));
       } catch (const Error&) {
         return CUDNN_STATUS_ALLOC_FAILED;  // no memory for it
       }
     }
+    std::optional<HostSection> pack_section(std::in_place, "cudnn graph: variant pack");
     Desc pack(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
     const std::array<int64_t, 3> uids{kUidX, kUidW, kUidY};
     std::array<void*, 3> ptrs{x, w, y};
@@ -442,6 +448,8 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
     pack.set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, ptrs.data(), 3);
     pack.set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, &ws_ptr, 1);
     pack.finalize();
+    pack_section.reset();
+    HostSection section("cudnn graph: execute");
     return cudnnBackendExecute(h, cand.plan->get(), pack.get());
   };
   int chosen;

@@ -1,5 +1,6 @@
 // Tests of the development traces: OpTrace counts each top-level engine op once (not the ops it calls)
-// and hands its counts to an enclosing trace; ConvLog records every convolution pass with its shapes.
+// and hands its counts to an enclosing trace; HostSection times named parts of the host work;
+// ConvLog records every convolution pass with its shapes.
 #include "engine/conv_log.h"
 #include "engine/op_trace.h"
 #include "engine/ops/conv.h"
@@ -38,6 +39,26 @@ TEST_CASE("OpTrace counts top-level ops and nests") {
   });
   CHECK(calls == 2);
   CHECK(counted.at("mul") == 1);
+}
+
+TEST_CASE("HostSection times named parts at any depth while a trace lives, and hands them on") {
+  { eng::HostSection untraced("nowhere"); }  // no trace: nothing to record into, no error
+  eng::OpTrace outer;
+  {
+    eng::OpTrace inner;
+    {
+      eng::HostSection part("part");
+      eng::HostSection nested("part, inner");  // sections nest: each is timed on its own
+    }
+    { eng::HostSection part("part"); }
+    CHECK(inner.section_counts().at("part") == 2);
+    CHECK(inner.section_counts().at("part, inner") == 1);
+    CHECK(inner.section_ns().at("part") >= inner.section_ns().at("part, inner"));
+    CHECK(outer.section_counts().empty());
+  }
+  CHECK(outer.section_counts().at("part") == 2);  // handed over on destruction
+  CHECK(outer.section_counts().count("nowhere") == 0);
+  CHECK(outer.counts().empty());  // sections are not ops
 }
 
 TEST_CASE("ConvLog records each convolution pass with its shapes") {
