@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/cuda/cublaslt_gemm.h"
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/runtime.h"
 #include "engine/op_trace.h"
@@ -20,30 +21,49 @@ std::atomic<bool> g_tf32{false};
 void set_allow_tf32(bool on) { g_tf32 = on; }
 bool allow_tf32() { return g_tf32; }
 
-cublasHandle_t cublas_handle(int device) {
-  // One handle per (device, stream slot), bound to that slot's stream for good: threads issuing to
-  // different slots at once (autograd's backward workers) never share a handle. Side slots get a
-  // workspace of their own (of the default pool's size), so concurrent GEMMs never share one.
+namespace {
+
+// One cuBLAS handle and one cuBLASLt handle per (device, stream slot), bound to that slot's stream,
+// and one workspace both use: calls on one stream run in order, so they may share it, and threads
+// issuing to different slots at once (autograd's backward workers) never share anything.
+struct BlasSlot {
+  cublasHandle_t handle = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+};
+
+const BlasSlot& blas_slot(int device) {
   static std::mutex mu;
-  static std::vector<std::array<cublasHandle_t, kMaxSideStreams + 1>> handles;
+  static std::vector<std::array<BlasSlot, kMaxSideStreams + 1>> slots;
   const int slot = stream_slot(device);
   std::lock_guard<std::mutex> lock(mu);
-  if (handles.empty()) handles.resize(std::max(device_count(), 1));
-  CUTTLE_CHECK(device >= 0 && device < (int)handles.size(), "cuBLAS: no device ", device);
-  cublasHandle_t& h = handles[(size_t)device][(size_t)slot];
-  if (!h) {
+  if (slots.empty()) slots.resize(std::max(device_count(), 1));
+  CUTTLE_CHECK(device >= 0 && device < (int)slots.size(), "cuBLAS: no device ", device);
+  BlasSlot& s = slots[(size_t)device][(size_t)slot];
+  if (!s.handle) {
     DeviceGuard guard(device);
-    CUTTLE_CUBLAS_CHECK(cublasCreate(&h));
-    CUTTLE_CUBLAS_CHECK(cublasSetStream(h, stream(device)));
-    if (slot != 0) {
-      const size_t bytes = device_info(device).major >= 9 ? (size_t(32) << 20) : (size_t(4) << 20);
-      void* ws = nullptr;
-      CUTTLE_CUDA_CHECK(cudaMalloc(&ws, bytes));  // kept for the process's life, like the handle
-      CUTTLE_CUBLAS_CHECK(cublasSetWorkspace(h, ws, bytes));
-    }
+    // cuBLAS's advice for its workspace: 32 MiB on Hopper, 4 MiB before.
+    s.workspace_bytes = device_info(device).major >= 9 ? (size_t(32) << 20) : (size_t(4) << 20);
+    CUTTLE_CUDA_CHECK(cudaMalloc(&s.workspace, s.workspace_bytes));  // kept for the process's life
+    CUTTLE_CUBLAS_CHECK(cublasLtCreate(&s.lt));
+    CUTTLE_CUBLAS_CHECK(cublasCreate(&s.handle));
+    CUTTLE_CUBLAS_CHECK(cublasSetStream(s.handle, stream(device)));
+    CUTTLE_CUBLAS_CHECK(cublasSetWorkspace(s.handle, s.workspace, s.workspace_bytes));
   }
-  return h;
+  return s;
 }
+
+// The f32 product through cuBLASLt's cached plans where enabled and offered; false: run the classic call.
+bool try_lt(int device, const LtGemm& g) {
+  if (!cublaslt_enabled()) return false;
+  const BlasSlot& s = blas_slot(device);
+  return lt_gemm_f32(device, s.lt, stream(device), s.workspace, s.workspace_bytes, g);
+}
+
+}  // namespace
+
+cublasHandle_t cublas_handle(int device) { return blas_slot(device).handle; }
 
 Tensor gemm_batched(const Tensor& A, const Tensor& B, const Shape& out_batch) {
   const int64_t M = A.size(-2), K = A.size(-1), N = B.size(-1);
@@ -73,6 +93,9 @@ Tensor gemm_batched(const Tensor& A, const Tensor& B, const Shape& out_batch) {
 void gemm_strided_batched(int device, DType dt, int64_t m, int64_t n, int64_t k, const void* A, int64_t lda,
                           int64_t stride_a, const void* B, int64_t ldb, int64_t stride_b, void* C, int64_t ldc,
                           int64_t stride_c, int64_t batch, bool trans_a, bool trans_b) {
+  if (dt == DType::f32 && try_lt(device, LtGemm{trans_a, trans_b, m, n, k, A, lda, stride_a, B, ldb, stride_b, C, ldc,
+                                                 stride_c, batch, 0.0f, allow_tf32()}))
+    return;
   HostSection section("cublas: gemm");
   cublasHandle_t h = cublas_handle(device);
   const cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -96,6 +119,9 @@ void gemm(int device, DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n
   CUTTLE_CHECK(m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX && lda <= INT32_MAX && ldb <= INT32_MAX &&
                    ldc <= INT32_MAX,
                "cuBLAS gemm: sizes ", m, "x", n, "x", k, " exceed 32-bit indexing");
+  if (dt == DType::f32 && try_lt(device, LtGemm{trans_a, trans_b, m, n, k, A, lda, 0, B, ldb, 0, C, ldc, 0, 1,
+                                                 (float)beta, allow_tf32()}))
+    return;
   HostSection section("cublas: gemm");
   cublasHandle_t h = cublas_handle(device);
   const cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;

@@ -322,3 +322,41 @@ TEST_CASE("BatchNorm2d keeps num_batches_tracked in host memory on the GPU and c
 
 }
 
+
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/channel_reduce_mode.h"
+#include "engine/ops/conv.h"
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("sanitize: the one-launch channel reduction gives the two launches' bits, run after run") {
+  if (!gpu_present()) return;
+  namespace cu = eng::cuda;
+  const bool before = cu::channel_reduce_one_launch();
+  // Channels of several 8192-value items: rows longer than an item, several rows per item, many channels.
+  for (const Shape& s : std::vector<Shape>{{2, 3, 91, 91}, {1000, 5, 3, 3}, {4, 70, 48, 48}}) {
+    INFO("shape ", eng::shape_str(s));
+    const int64_t C = s[1];
+    const Tensor x = randn(s, 900, DType::f32).to(kGpu), gy = randn(s, 901, DType::f32).to(kGpu);
+    const Tensor w = randn({C}, 902, DType::f32).to(kGpu), b = randn({C}, 903, DType::f32).to(kGpu);
+    auto run = [&](bool one_launch) {
+      cu::set_channel_reduce_one_launch(one_launch);
+      Tensor rm = Tensor::zeros({C}, DType::f32, kGpu), rv = Tensor::ones({C}, DType::f32, kGpu);
+      eng::BatchNormResult r = eng::batch_norm_relu(x, w, b, rm, rv, true, 0.1, 1e-5, Tensor());
+      eng::NormGrads g = eng::batch_norm_relu_backward(gy, r.output, x, w, r.save_mean, r.save_invstd, true,
+                                                       eng::NormNeeds{true, true, true});
+      return std::vector<Tensor>{r.output, r.save_mean, r.save_invstd, rm, rv, g.input, g.weight, g.bias,
+                                 eng::conv2d_backward_bias(gy)};
+    };
+    const std::vector<Tensor> two = run(false), one = run(true), again = run(true);
+    for (size_t i = 0; i < two.size(); ++i) {
+      CAPTURE(i);
+      CHECK(same(one[i], two[i]));
+      CHECK(same(again[i], one[i]));  // the arrival counters were left at zero
+    }
+  }
+  cu::set_channel_reduce_one_launch(before);
+}
+
+}  // TEST_SUITE
+#endif

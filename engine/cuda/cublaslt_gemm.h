@@ -1,0 +1,39 @@
+// Declares the f32 GEMM through cuBLASLt with the algorithm chosen once per shape: cublasGemmEx asks
+// cuBLASLt's heuristics on every call, which costs the host several microseconds per GEMM; here the
+// query runs on a shape's first call and later calls reuse its answer.
+#pragma once
+#include <cublasLt.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace cuttle::engine::cuda {
+
+// One column-major (strided-batched) f32 product C[i] = op(A[i]) op(B[i]) + beta C[i], as
+// cublasGemmStridedBatchedEx takes it (m x k times k x n; a zero stride shares an operand), on the
+// current stream slot of `device`, with `workspace` (bytes) for cuBLASLt.
+struct LtGemm {
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  const void* A = nullptr;
+  int64_t lda = 0, stride_a = 0;
+  const void* B = nullptr;
+  int64_t ldb = 0, stride_b = 0;
+  void* C = nullptr;
+  int64_t ldc = 0, stride_c = 0;
+  int64_t batch = 1;
+  float beta = 0.0f;
+  bool tf32 = false;
+};
+
+// Runs the product and returns true, or returns false without touching C where cuBLASLt offers no
+// algorithm for it (the caller then runs the classic cuBLAS call). Throws on a failed call.
+bool lt_gemm_f32(int device, cublasLtHandle_t lt, cudaStream_t stream, void* workspace, size_t workspace_bytes,
+                 const LtGemm& g);
+
+// Whether f32 GEMMs take this path: CUTTLE_CUBLASLT=1 turns it on (off by default until its host
+// saving is measured; the GPU tests run it either way).
+bool cublaslt_enabled();
+void set_cublaslt_enabled(bool on);
+
+}  // namespace cuttle::engine::cuda
