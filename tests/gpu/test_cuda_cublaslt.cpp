@@ -56,6 +56,7 @@ TEST_CASE("cuBLASLt GEMMs match a double loop and the classic cuBLAS call, and r
   if (!gpu_present()) return;
 #ifdef CUTTLE_WITH_CUDA
   namespace cu = eng::cuda;
+  const bool before = cu::cublaslt_enabled();
   const std::vector<GemmCase> cases = {
       {false, false, 37, 19, 45, 1, false, 0.0f, 0}, {true, false, 64, 48, 300, 1, false, 0.0f, 0},
       {false, true, 33, 70, 17, 1, false, 1.0f, 0},  {true, true, 20, 21, 22, 1, false, 1.0f, 1},
@@ -86,7 +87,7 @@ TEST_CASE("cuBLASLt GEMMs match a double loop and the classic cuBLAS call, and r
       else
         cu::gemm_strided_batched(0, DType::f32, c.m, c.n, c.k, pa, lda, sa, pb, ldb, sb, pc, c.m, sc, c.batch, c.ta,
                                  c.tb);
-      cu::set_cublaslt_enabled(true);
+      cu::set_cublaslt_enabled(before);
       return out.to(kCpu);
     };
     eng::OpTrace trace;
