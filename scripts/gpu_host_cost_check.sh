@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine against a CUDA build folder (default build-cuda/, carried or built there):
-# decides the two opt-in host-cost switches (CUTTLE_CUBLASLT, CUTTLE_CHANNEL_REDUCE_ONE_LAUNCH).
+# measures the two host-cost switches (CUTTLE_CUBLASLT, CUTTLE_CHANNEL_REDUCE_ONE_LAUNCH; both on by
+# default, =0 turns one off).
 # The gpu tests with both on; the host probe (tools/host_cost_probe.cu: launch, event, memset,
 # cublasGemmEx against cublasLtMatmul with a kept algorithm); bench_moe's host anatomy of the s2
 # batched step with both off and on; then the batched and dense_soft MoE rows, alternating off and on.

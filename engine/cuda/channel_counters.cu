@@ -41,7 +41,7 @@ unsigned* channel_counters(int device, cudaStream_t stream, int64_t C) {
 namespace {
 std::atomic<bool> g_one_launch{[] {
   const char* v = std::getenv("CUTTLE_CHANNEL_REDUCE_ONE_LAUNCH");
-  return v && std::strcmp(v, "1") == 0;
+  return !(v && std::strcmp(v, "0") == 0);
 }()};
 }  // namespace
 

@@ -214,7 +214,7 @@ __global__ void channel_finish_kernel(const double* partials, int64_t C, int64_t
 // Runs both stages: per-channel sums of fn's K outputs handed to fin(c, sums). Needs N*S > 0. A
 // channel of at most kChannelItem values is one item: its block's sum is the channel's, and fin runs
 // in the same launch (the finish stage would add that one partial to zeros: the same sums). Longer
-// channels take two launches, or one of channel_reduce_kernel (channel_reduce_one_launch()).
+// channels take one launch of channel_reduce_kernel, or two where channel_reduce_one_launch() is off.
 template <int K, typename Fn, typename Fin>
 void channel_reduce(const ChannelPlan& p, const Fn& fn, const Fin& fin, Device device, cudaStream_t stream,
                     const char* name) {

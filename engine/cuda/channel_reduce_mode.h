@@ -4,8 +4,8 @@
 
 namespace cuttle::engine::cuda {
 
-// Whether long channels finish in the same launch (CUTTLE_CHANNEL_REDUCE_ONE_LAUNCH=1; off by default
-// until measured on a GPU machine). Both forms add the same partials in the same tree: the same bits.
+// Whether long channels finish in the same launch (the default; CUTTLE_CHANNEL_REDUCE_ONE_LAUNCH=0 takes
+// two launches). Both forms add the same partials in the same tree: the same bits.
 bool channel_reduce_one_launch();
 void set_channel_reduce_one_launch(bool on);
 

@@ -1,6 +1,6 @@
 // Declares the cuBLAS services: one handle per (device, stream slot) bound to that slot's stream, the
-// TF32 switch, the batched GEMM behind matmul on the GPU, and the status check of cuBLAS calls. With
-// CUTTLE_CUBLASLT=1, f32 products go through cuBLASLt with plans cached per shape (cublaslt_gemm.h).
+// TF32 switch, the batched GEMM behind matmul on the GPU, and the status check of cuBLAS calls. f32
+// products go through cuBLASLt with plans cached per shape (cublaslt_gemm.h) where it offers one.
 #pragma once
 #include <cublas_v2.h>
 

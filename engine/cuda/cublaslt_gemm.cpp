@@ -15,10 +15,10 @@ namespace cuttle::engine::cuda {
 
 namespace {
 
-// Opt-in until measured on a GPU machine against the classic calls (docs/PERFORMANCE.md).
+// On by default; CUTTLE_CUBLASLT=0 runs the classic calls (to compare both in one session).
 std::atomic<bool> g_enabled{[] {
   const char* v = std::getenv("CUTTLE_CUBLASLT");
-  return v && std::strcmp(v, "1") == 0;
+  return !(v && std::strcmp(v, "0") == 0);
 }()};
 
 // The bytes every batch element's operand is aligned to (at most 256: cuBLASLt asks no more).

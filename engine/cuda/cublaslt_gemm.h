@@ -1,6 +1,6 @@
-// Declares the f32 GEMM through cuBLASLt with the algorithm chosen once per shape: cublasGemmEx asks
-// cuBLASLt's heuristics on every call, which costs the host several microseconds per GEMM; here the
-// query runs on a shape's first call and later calls reuse its answer.
+// Declares the f32 GEMM through cuBLASLt with the algorithm chosen once per shape: cublasGemmEx
+// chooses again on every call; here a shape's first call chooses and later calls reuse its answer
+// and descriptors, which issues a small GEMM about 1 us sooner (7.5 -> 6.4 us on an H100 host).
 #pragma once
 #include <cublasLt.h>
 
@@ -31,8 +31,7 @@ struct LtGemm {
 bool lt_gemm_f32(int device, cublasLtHandle_t lt, cudaStream_t stream, void* workspace, size_t workspace_bytes,
                  const LtGemm& g);
 
-// Whether f32 GEMMs take this path: CUTTLE_CUBLASLT=1 turns it on (off by default until its host
-// saving is measured; the GPU tests run it either way).
+// Whether f32 GEMMs take this path: on unless CUTTLE_CUBLASLT=0 is set (to compare both in one run).
 bool cublaslt_enabled();
 void set_cublaslt_enabled(bool on);
 
