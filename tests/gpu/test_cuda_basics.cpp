@@ -50,6 +50,20 @@ TEST_CASE("cuda copies round-trip with strides and dtype conversion") {
   }
   Tensor f = Tensor::full({3, 4}, 2.5, DType::f64, kGpu);
   CHECK(f.to(kCpu).to_vector<double>() == std::vector<double>(12, 2.5));
+  // Zero fills of contiguous memory are memsets: only the tensor's own bytes, in every dtype; -0.0
+  // and strided views take the kernel.
+  f.slice(0, 1, 2).fill_(0.0);
+  CHECK(f.to(kCpu).to_vector<double>() == std::vector<double>{2.5, 2.5, 2.5, 2.5, 0, 0, 0, 0, 2.5, 2.5, 2.5, 2.5});
+  f.slice(1, 0, 4, 2).fill_(-0.0);
+  const std::vector<double> signed_zeros = f.to(kCpu).to_vector<double>();
+  CHECK(std::signbit(signed_zeros[0]));
+  CHECK(signed_zeros[1] == 2.5);
+  for (DType dt : {DType::f32, DType::f64, DType::i32, DType::i64, DType::u8, DType::boolean}) {
+    Tensor ones = Tensor::ones({5, 7}, dt, kGpu);
+    ones.slice(0, 2, 4).zero_();
+    const std::vector<double> v = ones.to(kCpu).to(DType::f64).to_vector<double>();
+    for (size_t i = 0; i < v.size(); ++i) CHECK(v[i] == (i >= 14 && i < 28 ? 0.0 : 1.0));
+  }
   CHECK_THROWS_AS(f.to_vector<double>(), cuttle::Error);  // no hidden copies
 }
 
