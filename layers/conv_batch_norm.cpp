@@ -1,7 +1,6 @@
 #include "layers/conv_batch_norm.h"
 
-#include <cstdlib>
-#include <cstring>
+#include "engine/env_switch.h"
 
 namespace cuttle::layers {
 
@@ -9,10 +8,7 @@ namespace {
 // CUTTLE_CONV_BN_FOLD=0 keeps the bias in the convolution: a benchmarking switch
 // (scripts/gpu_variants_check.sh), read once.
 bool fold_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("CUTTLE_CONV_BN_FOLD");
-    return !(v && std::strcmp(v, "0") == 0);
-  }();
+  static const bool on = engine::env_switch_on("CUTTLE_CONV_BN_FOLD");
   return on;
 }
 }  // namespace

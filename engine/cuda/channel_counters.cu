@@ -3,8 +3,6 @@
 #include <cuda_runtime.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -13,6 +11,7 @@
 #include "engine/cuda/channel_reduce_mode.h"
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/runtime.h"
+#include "engine/env_switch.h"
 
 namespace cuttle::engine::cuda {
 
@@ -39,10 +38,7 @@ unsigned* channel_counters(int device, cudaStream_t stream, int64_t C) {
 }
 
 namespace {
-std::atomic<bool> g_one_launch{[] {
-  const char* v = std::getenv("CUTTLE_CHANNEL_REDUCE_ONE_LAUNCH");
-  return !(v && std::strcmp(v, "0") == 0);
-}()};
+std::atomic<bool> g_one_launch{env_switch_on("CUTTLE_CHANNEL_REDUCE_ONE_LAUNCH")};
 }  // namespace
 
 bool channel_reduce_one_launch() { return g_one_launch; }

@@ -2,13 +2,12 @@
 
 #include <array>
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
 
 #include "engine/cuda/cublas.h"
+#include "engine/env_switch.h"
 #include "engine/op_trace.h"
 
 namespace cuttle::engine::cuda {
@@ -16,10 +15,7 @@ namespace cuttle::engine::cuda {
 namespace {
 
 // On by default; CUTTLE_CUBLASLT=0 runs the classic calls (to compare both in one session).
-std::atomic<bool> g_enabled{[] {
-  const char* v = std::getenv("CUTTLE_CUBLASLT");
-  return !(v && std::strcmp(v, "0") == 0);
-}()};
+std::atomic<bool> g_enabled{env_switch_on("CUTTLE_CUBLASLT")};
 
 // The bytes every batch element's operand is aligned to (at most 256: cuBLASLt asks no more).
 uint32_t alignment(const void* p, int64_t stride_elems, int64_t batch) {

@@ -5,11 +5,10 @@
 // slower than this; its weight gradients stay on cuDNN, which beat both a GEMM per sample and one GEMM
 // over samples moved next to the pixels (docs/PERFORMANCE.md).
 #include <cstdint>
-#include <cstdlib>
-#include <string>
 
 #include "engine/cuda/cublas.h"
 #include "engine/cuda/own_conv.h"
+#include "engine/env_switch.h"
 
 namespace cuttle::engine::cuda {
 
@@ -27,10 +26,7 @@ void pointwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y) {
 }
 
 bool pointwise_gemm_backward_input_applies(const Shape& x, const Shape& w, const Conv2dParams& p) {
-  static const bool on = [] {
-    const char* v = std::getenv("CUTTLE_POINTWISE_GEMM_BACKWARD");
-    return !(v && std::string(v) == "0");
-  }();
+  static const bool on = env_switch_on("CUTTLE_POINTWISE_GEMM_BACKWARD");
   return on && pointwise_gemm_applies(x, w, p);
 }
 
