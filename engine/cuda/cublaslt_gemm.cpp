@@ -24,8 +24,8 @@ uint32_t alignment(const void* p, int64_t stride_elems, int64_t batch) {
   return (uint32_t)(bits & (~bits + 1));  // the lowest set bit
 }
 
-// What a shape's plan depends on; the pointers enter through their alignment only.
-using PlanKey = std::array<int64_t, 17>;
+// What a shape's plan depends on (its device first); the pointers enter through their alignment only.
+using PlanKey = std::array<int64_t, 18>;
 
 // Descriptors and the chosen algorithm of one shape, kept for the process's life.
 struct Plan {
@@ -86,21 +86,9 @@ std::unique_ptr<Plan> make_plan(cublasLtHandle_t lt, const LtGemm& g, size_t wor
   return plan;
 }
 
-// One plan table per device: shapes recur every step, so after the first step each GEMM is one
-// lookup and one cublasLtMatmul.
-struct PlanCache {
-  std::mutex mu;
-  std::map<PlanKey, std::unique_ptr<Plan>> plans;
-};
-
-PlanCache& plan_cache(int device) {
-  static std::mutex mu;
-  static auto* caches = new std::map<int, std::unique_ptr<PlanCache>>();  // outlives static destructors
-  std::lock_guard<std::mutex> lock(mu);
-  auto& c = (*caches)[device];
-  if (!c) c = std::make_unique<PlanCache>();
-  return *c;
-}
+// Shapes recur every step, so after the first step each GEMM is one lookup and one cublasLtMatmul.
+std::mutex g_plans_mu;
+auto* g_plans = new std::map<PlanKey, std::unique_ptr<Plan>>();  // outlives static destructors
 
 }  // namespace
 
@@ -112,13 +100,12 @@ bool lt_gemm_f32(int device, cublasLtHandle_t lt, cudaStream_t stream, void* wor
   HostSection section("cublasLt: lookup and matmul");
   const std::array<uint32_t, 3> align{alignment(g.A, g.stride_a, g.batch), alignment(g.B, g.stride_b, g.batch),
                                       alignment(g.C, g.stride_c, g.batch)};
-  const PlanKey key{g.trans_a, g.trans_b, g.m, g.n, g.k, g.lda, g.stride_a, g.ldb, g.stride_b, g.ldc, g.stride_c,
-                    g.batch, g.beta != 0.0f, g.tf32, align[0], align[1], align[2]};
-  PlanCache& cache = plan_cache(device);
+  const PlanKey key{device, g.trans_a, g.trans_b, g.m, g.n, g.k, g.lda, g.stride_a, g.ldb, g.stride_b, g.ldc,
+                    g.stride_c, g.batch, g.beta != 0.0f, g.tf32, align[0], align[1], align[2]};
   const Plan* plan;
   {
-    std::lock_guard<std::mutex> lock(cache.mu);
-    auto& slot = cache.plans[key];
+    std::lock_guard<std::mutex> lock(g_plans_mu);
+    auto& slot = (*g_plans)[key];
     if (!slot) slot = make_plan(lt, g, workspace_bytes, align);
     plan = slot.get();
   }
