@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -30,6 +31,7 @@ namespace {
 
 std::atomic<bool> g_graph_api{true};
 std::atomic<int64_t> g_graph_runs{0};
+std::atomic<int64_t> g_packs_built{0};
 
 // A backend descriptor destroyed with its owner.
 class Desc {
@@ -78,11 +80,19 @@ std::unique_ptr<Desc> tensor_desc(int64_t uid, const Shape& s, cudnnDataType_t d
 // A built plan and the workspace it needs; an entry without a plan records that none qualified. The
 // descriptors the plan was built from stay alive with it (the engine configuration refers to the
 // operation graph, which refers to the tensors).
+// The variant pack of a candidate's latest run: a step that allocates the same way every time runs
+// a convolution on the same addresses, and then the finalized pack is reused instead of rebuilt.
+struct KeptPack {
+  std::mutex mu;
+  std::array<void*, 4> ptrs{};  // x, w, y, workspace
+  std::shared_ptr<Desc> pack;
+};
 struct Candidate {
   std::unique_ptr<Desc> plan;
   int64_t workspace = 0;
   int64_t engine = -1;  // cuDNN's global engine index, for the plan log
   std::string notes;    // its numerical notes, for the plan log
+  std::unique_ptr<KeptPack> kept = std::make_unique<KeptPack>();
 };
 struct Plan {
   std::vector<std::unique_ptr<Desc>> sources;
@@ -373,12 +383,20 @@ int search_plans(const Plan& plan, int device, const Execute& execute) {
     // otherwise decide the ranking.
     if (execute(plan.candidates[i]) != CUDNN_STATUS_SUCCESS) continue;
     CUTTLE_CUDA_CHECK(cudaEventRecord(start, s));
+    const auto host_start = std::chrono::steady_clock::now();
     const cudnnStatus_t st = execute(plan.candidates[i]);
+    const double host_us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - host_start).count();
     CUTTLE_CUDA_CHECK(cudaEventRecord(stop, s));
     CUTTLE_CUDA_CHECK(cudaEventSynchronize(stop));
     if (st != CUDNN_STATUS_SUCCESS) continue;
     float ms = 0;
     CUTTLE_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    // The host's share matters where a step is issue-bound: engines differ in how many kernels they
+    // launch per call.
+    if (log_plans())
+      std::fprintf(stderr, "cuttle cudnn plan:   engine %lld: device %.3f ms, host %.1f us per call\n",
+                   (long long)plan.candidates[i].engine, ms, host_us);
     if (best < 0 || ms < best_ms) {
       best = (int)i;
       best_ms = ms;
@@ -399,6 +417,7 @@ void set_cudnn_plan_search(int candidates) { g_plan_search = std::max(1, candida
 int cudnn_plan_search() { return g_plan_search; }
 bool cudnn_graph_api() { return g_graph_api; }
 int64_t cudnn_graph_runs() { return g_graph_runs; }
+int64_t cudnn_variant_packs_built() { return g_packs_built; }
 int64_t cudnn_plan_searches() { return g_plan_searches; }
 
 bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shape& ws, const Shape& ys,
@@ -439,18 +458,28 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
         return CUDNN_STATUS_ALLOC_FAILED;  // no memory for it
       }
     }
-    std::optional<HostSection> pack_section(std::in_place, "cudnn graph: variant pack");
-    Desc pack(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
-    const std::array<int64_t, 3> uids{kUidX, kUidW, kUidY};
-    std::array<void*, 3> ptrs{x, w, y};
     void* ws_ptr = workspace.defined() ? workspace.raw_data() : nullptr;
-    pack.set(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, uids.data(), 3);
-    pack.set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, ptrs.data(), 3);
-    pack.set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, &ws_ptr, 1);
-    pack.finalize();
-    pack_section.reset();
+    const std::array<void*, 4> ptrs{x, w, y, ws_ptr};
+    std::shared_ptr<Desc> pack;
+    {
+      std::lock_guard<std::mutex> lock(cand.kept->mu);
+      if (cand.kept->pack && cand.kept->ptrs == ptrs) pack = cand.kept->pack;
+    }
+    if (!pack) {
+      HostSection pack_section("cudnn graph: variant pack");
+      pack = std::make_shared<Desc>(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+      const std::array<int64_t, 3> uids{kUidX, kUidW, kUidY};
+      pack->set(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, uids.data(), 3);
+      pack->set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, ptrs.data(), 3);
+      pack->set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, &ws_ptr, 1);
+      pack->finalize();
+      ++g_packs_built;
+      std::lock_guard<std::mutex> lock(cand.kept->mu);
+      cand.kept->ptrs = ptrs;
+      cand.kept->pack = pack;
+    }
     HostSection section("cudnn graph: execute");
-    return cudnnBackendExecute(h, cand.plan->get(), pack.get());
+    return cudnnBackendExecute(h, cand.plan->get(), pack->get());
   };
   int chosen;
   {

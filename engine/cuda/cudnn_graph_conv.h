@@ -28,6 +28,9 @@ int cudnn_plan_search();
 int64_t cudnn_plan_searches();
 // Convolutions run through a graph-API plan so far (the rest went to the legacy path).
 int64_t cudnn_graph_runs();
+// Variant packs (the per-call descriptor of the data pointers) built so far: a plan keeps the pack of
+// its latest run and builds one only when a pointer changed.
+int64_t cudnn_variant_packs_built();
 
 // Runs one convolution of `kind` on contiguous NCHW tensors x [xs], w [ws], y [ys]: forward writes y
 // from x and w; backward data writes x (the input gradient) from y (the output gradient) and w; backward

@@ -306,6 +306,39 @@ TEST_CASE("sanitize: cudnn graph and legacy API convolutions match the CPU in ev
 #endif
 }
 
+TEST_CASE("sanitize: cudnn graph convolutions on the same addresses reuse the variant pack and see new contents") {
+  if (!gpu_present()) return;
+#ifdef CUTTLE_WITH_CUDA
+  namespace cu = eng::cuda;
+  CudnnApiScope api(true);
+  ConvFormScope direct(cu::ConvForm::direct, cu::ConvForm::direct);
+  const eng::Conv2dParams p = params(1, 2, 1, 1);
+  // 24x24 maps: over the GEMM path's limit. Output [3,6,24,24], smaller than the input: the staging
+  // copy of a new input cannot take the output's freed block.
+  const Tensor w = randn({6, 8, 5, 5}, 1290, DType::f32), wg = w.to(kGpu);
+  const Tensor x1 = randn({3, 8, 24, 24}, 1291, DType::f32), x2 = randn({3, 8, 24, 24}, 1292, DType::f32);
+  Tensor xg = x1.to(kGpu);
+  const int64_t runs0 = cu::cudnn_graph_runs();
+  Tensor y = eng::conv2d(xg, wg, Tensor(), p);
+  CHECK(rel_err(y, eng::conv2d(x1, w, Tensor(), p)) <= 1e-4);
+  REQUIRE(cu::cudnn_graph_runs() > runs0);  // the shape went through a graph plan
+  y = Tensor();  // its block comes back for the next output
+  const int64_t packs = cu::cudnn_variant_packs_built();
+  for (int round = 0; round < 3; ++round) {
+    const Tensor& x = round % 2 == 0 ? x2 : x1;
+    xg.copy_(x.to(kGpu));  // new contents at the same address
+    y = eng::conv2d(xg, wg, Tensor(), p);
+    CHECK(rel_err(y, eng::conv2d(x, w, Tensor(), p)) <= 1e-4);
+    y = Tensor();
+  }
+  CHECK(cu::cudnn_variant_packs_built() == packs);  // same pointers: the kept pack ran
+  // Another input address: a new pack, and the right result.
+  const Tensor other = x2.to(kGpu);
+  CHECK(rel_err(eng::conv2d(other, wg, Tensor(), p), eng::conv2d(x2, w, Tensor(), p)) <= 1e-4);
+  CHECK(cu::cudnn_variant_packs_built() == packs + 1);
+#endif
+}
+
 TEST_CASE("sanitize: cuda GEMM convolutions over small maps match the CPU in every direction") {
   if (!gpu_present()) return;
 #ifdef CUTTLE_WITH_CUDA
