@@ -12,6 +12,7 @@ b=$build/bin
 export CUTTLE_TEST_DIR="$PWD/tests"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 lscpu | grep -E "Model name" || true
+echo "kernel $(uname -r)"  # 4.4.0 is the gVisor runtime (device KINDS.md), 6.x Firecracker
 "$b/cuttle_tests" -ts=gpu 2>&1 | grep -E "ERROR|FAILED|test cases|assertions|Status" | head -40
 if nvcc -O2 -arch=sm_90 -o /tmp/host_cost_probe tools/host_cost_probe.cu -lcublas -lcublasLt; then
   /tmp/host_cost_probe

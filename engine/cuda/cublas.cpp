@@ -1,15 +1,12 @@
 #include "engine/cuda/cublas.h"
 
-#include <algorithm>
-#include <array>
 #include <atomic>
 #include <cstdint>
-#include <mutex>
-#include <vector>
 
 #include "engine/cuda/cublaslt_gemm.h"
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/runtime.h"
+#include "engine/cuda/slot_table.h"
 #include "engine/op_trace.h"
 
 namespace cuttle::engine::cuda {
@@ -33,16 +30,16 @@ struct BlasSlot {
   size_t workspace_bytes = 0;
 };
 
+struct BlasSlots {
+  static constexpr const char* name = "cuBLAS handles";
+};
+
 const BlasSlot& blas_slot(int device) {
-  static std::mutex mu;
-  static std::vector<std::array<BlasSlot, kMaxSideStreams + 1>> slots;
-  const int slot = stream_slot(device);
-  std::lock_guard<std::mutex> lock(mu);
-  if (slots.empty()) slots.resize(std::max(device_count(), 1));
-  CUTTLE_CHECK(device >= 0 && device < (int)slots.size(), "cuBLAS: no device ", device);
-  BlasSlot& s = slots[(size_t)device][(size_t)slot];
-  if (!s.handle) {
+  static auto* table = new SlotTable<BlasSlot, BlasSlots>();  // never destroyed: work may run at exit
+  return table->get(device, stream_slot(device), [device] {
+    CUTTLE_CHECK(device < device_count(), "cuBLAS: no device ", device);
     DeviceGuard guard(device);
+    BlasSlot s;
     // cuBLAS's advice for its workspace: 32 MiB on Hopper, 4 MiB before.
     s.workspace_bytes = device_info(device).major >= 9 ? (size_t(32) << 20) : (size_t(4) << 20);
     CUTTLE_CUDA_CHECK(cudaMalloc(&s.workspace, s.workspace_bytes));  // kept for the process's life
@@ -50,8 +47,8 @@ const BlasSlot& blas_slot(int device) {
     CUTTLE_CUBLAS_CHECK(cublasCreate(&s.handle));
     CUTTLE_CUBLAS_CHECK(cublasSetStream(s.handle, stream(device)));
     CUTTLE_CUBLAS_CHECK(cublasSetWorkspace(s.handle, s.workspace, s.workspace_bytes));
-  }
-  return s;
+    return s;
+  });
 }
 
 // The f32 product through cuBLASLt's cached plans where enabled and offered; false: run the classic call.

@@ -1,12 +1,9 @@
 #include "engine/cuda/cudnn_handle.h"
 
-#include <algorithm>
-#include <array>
 #include <cstdio>
-#include <mutex>
-#include <vector>
 
 #include "engine/cuda/runtime.h"
+#include "engine/cuda/slot_table.h"
 
 namespace cuttle::engine::cuda {
 
@@ -43,23 +40,25 @@ std::string cudnn_version_warning(size_t runtime, size_t built) {
          (r.major != b.major || r.minor < b.minor ? " (an older or other-major runtime is not guaranteed to work)" : "");
 }
 
+namespace {
+struct CudnnHandles {
+  static constexpr const char* name = "cuDNN handles";
+};
+}  // namespace
+
 cudnnHandle_t cudnn_handle(int device) {
-  check_version_once();
   // One handle per (device, stream slot), bound to that slot's stream for good: threads issuing to
   // different slots at once (autograd's backward workers) never share a handle.
-  static std::mutex mu;
-  static std::vector<std::array<cudnnHandle_t, kMaxSideStreams + 1>> handles;
-  const int slot = stream_slot(device);
-  std::lock_guard<std::mutex> lock(mu);
-  if (handles.empty()) handles.resize(std::max(device_count(), 1));
-  CUTTLE_CHECK(device >= 0 && device < (int)handles.size(), "cuDNN: no device ", device);
-  cudnnHandle_t& h = handles[(size_t)device][(size_t)slot];
-  if (!h) {
+  static auto* table = new SlotTable<cudnnHandle_t, CudnnHandles>();  // never destroyed: work may run at exit
+  return table->get(device, stream_slot(device), [device] {
+    CUTTLE_CHECK(device < device_count(), "cuDNN: no device ", device);
+    check_version_once();
     DeviceGuard guard(device);
+    cudnnHandle_t h = nullptr;
     CUTTLE_CUDNN_CHECK(cudnnCreate(&h));
     CUTTLE_CUDNN_CHECK(cudnnSetStream(h, stream(device)));
-  }
-  return h;
+    return h;
+  });
 }
 
 }  // namespace cuttle::engine::cuda

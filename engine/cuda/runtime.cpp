@@ -8,6 +8,7 @@
 
 #include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/cuda_check.h"
+#include "engine/cuda/slot_table.h"
 
 namespace cuttle::engine::cuda {
 
@@ -32,46 +33,47 @@ void check_index(int device) {
 
 namespace {
 
-constexpr int kMaxDevices = 64;
-// Per device: the main stream at slot 0, side streams after it; one event per slot for waits.
-struct DeviceStreams {
-  std::array<cudaStream_t, kMaxSideStreams + 1> streams{};
-  std::array<cudaEvent_t, kMaxSideStreams + 1> events{};
-};
 thread_local std::array<int8_t, kMaxDevices> t_slot{};
 
-std::mutex& streams_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-DeviceStreams& device_streams(int device) {
-  static std::vector<DeviceStreams> all;
-  if (all.empty()) all.resize(device_count());
-  return all[device];
+struct StreamTable {
+  static constexpr const char* name = "CUDA streams";
+};
+struct EventTable {
+  static constexpr const char* name = "CUDA stream events";
+};
+
+// Slot `slot`'s stream, created on first use.
+cudaStream_t slot_stream(int device, int slot) {
+  static auto* table = new SlotTable<cudaStream_t, StreamTable>();  // never destroyed: work may run at exit
+  return table->get(device, slot, [device] {
+    DeviceGuard guard(device);
+    cudaStream_t s = nullptr;
+    CUTTLE_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    return s;
+  });
 }
 
-// Slot `slot`'s stream, created on first use (callers hold the mutex).
-cudaStream_t slot_stream(int device, int slot) {
-  DeviceStreams& d = device_streams(device);
-  if (!d.streams[slot]) {
+// The event slot `slot`'s stream records for waits on it. One per producer slot is enough: a wait
+// binds to the event's latest record when issued.
+cudaEvent_t slot_event(int device, int slot) {
+  static auto* table = new SlotTable<cudaEvent_t, EventTable>();
+  return table->get(device, slot, [device] {
     DeviceGuard guard(device);
-    CUTTLE_CUDA_CHECK(cudaStreamCreateWithFlags(&d.streams[slot], cudaStreamNonBlocking));
-  }
-  return d.streams[slot];
+    cudaEvent_t e = nullptr;
+    CUTTLE_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    return e;
+  });
 }
 
 }  // namespace
 
 cudaStream_t stream(int device) {
   check_index(device);
-  const int slot = device < kMaxDevices ? t_slot[device] : 0;
-  std::lock_guard<std::mutex> lock(streams_mutex());
-  return slot_stream(device, slot);
+  return slot_stream(device, device < kMaxDevices ? t_slot[device] : 0);
 }
 
 cudaStream_t main_stream(int device) {
   check_index(device);
-  std::lock_guard<std::mutex> lock(streams_mutex());
   return slot_stream(device, 0);
 }
 
@@ -79,7 +81,6 @@ cudaStream_t side_stream(int device, int slot) {
   check_index(device);
   CUTTLE_CHECK(slot >= 1 && slot <= kMaxSideStreams, "CUDA side stream ", slot, " does not exist (1..",
                kMaxSideStreams, ")");
-  std::lock_guard<std::mutex> lock(streams_mutex());
   return slot_stream(device, slot);
 }
 
@@ -98,20 +99,8 @@ void stream_wait(int device, int waiter, int producer) {
                "CUDA stream_wait: slots ", waiter, " and ", producer, " must lie in 0..", kMaxSideStreams);
   if (waiter == producer) return;
   check_index(device);
-  cudaStream_t w, p;
-  cudaEvent_t ev;
-  {
-    std::lock_guard<std::mutex> lock(streams_mutex());
-    w = slot_stream(device, waiter);
-    p = slot_stream(device, producer);
-    cudaEvent_t& e = device_streams(device).events[producer];
-    if (!e) {
-      DeviceGuard guard(device);
-      CUTTLE_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-    }
-    ev = e;
-  }
-  // One event per producer slot is enough: a wait binds to the event's latest record when issued.
+  const cudaStream_t w = slot_stream(device, waiter), p = slot_stream(device, producer);
+  const cudaEvent_t ev = slot_event(device, producer);
   CUTTLE_CUDA_CHECK(cudaEventRecord(ev, p));
   CUTTLE_CUDA_CHECK(cudaStreamWaitEvent(w, ev, 0));
   // A producer the calling thread still has selected may get more work: it stays unjoined.

@@ -1,6 +1,9 @@
 // GPU tests (label "gpu"): the CUDA allocator, copies between devices, and the element-wise kernels
 // compared with the CPU backend. Each skips with a message where no GPU (or no CUDA build) exists.
+#include <atomic>
 #include <cmath>
+#include <thread>
+#include <vector>
 
 #include "engine/ops/linalg.h"
 #include "engine/ops/elementwise.h"
@@ -9,6 +12,7 @@
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/runtime.h"
+#include "engine/cuda/slot_table.h"
 #endif
 
 using namespace cuttle;
@@ -170,6 +174,34 @@ TEST_CASE("cuda unary kernels and their derivatives match the CPU") {
 }
 
 #ifdef CUTTLE_WITH_CUDA
+namespace {
+struct TestSlotTag {
+  static constexpr const char* name = "test table";
+};
+}  // namespace
+
+// Needs no GPU: the table's logic alone (entries made once, seen by every thread, checked ranges).
+TEST_CASE("slot tables make each entry once and hand every thread the same object") {
+  eng::cuda::SlotTable<int, TestSlotTag> table;
+  std::atomic<int> made{0};
+  auto make = [&] { return 100 + made++; };
+  int* first = &table.get(0, 1, make);
+  CHECK(*first == 100);
+  std::vector<int*> seen(4, nullptr);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < seen.size(); ++t)
+    threads.emplace_back([&, t] { seen[t] = &table.get(0, 1, make); });
+  for (std::thread& t : threads) t.join();
+  for (int* p : seen) CHECK(p == first);
+  CHECK(made == 1);
+  CHECK(&table.get(0, 2, make) != first);  // another slot: another entry
+  CHECK(&table.get(1, 1, make) != first);  // another device
+  CHECK(made == 3);
+  CHECK(&table.get(0, 1, make) == first);
+  CHECK_THROWS_WITH_AS(table.get(0, eng::cuda::kMaxSideStreams + 1, make), doctest::Contains("test table"), cuttle::Error);
+  CHECK_THROWS_AS(table.get(-1, 0, make), cuttle::Error);
+}
+
 TEST_CASE("cuda caching allocator reuses blocks and reports out-of-memory clearly") {
   if (!gpu_present()) return;
   eng::cuda::synchronize(0);
