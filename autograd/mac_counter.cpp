@@ -10,6 +10,8 @@ thread_local MacCounter* g_active = nullptr;
 MacCounter::MacCounter() : previous_(g_active) { g_active = this; }
 MacCounter::~MacCounter() { g_active = previous_; }
 
+bool mac_counter_active() { return g_active != nullptr; }
+
 void count_macs(const char* op, int64_t macs) {
   if (!g_active) return;
   g_active->total_ += macs;

@@ -27,6 +27,9 @@ class MacCounter {
   std::map<std::string, int64_t> by_op_;
 };
 
+// Whether a counter is alive on this thread.
+bool mac_counter_active();
+
 // Adds to this thread's active counter; a no-op (one thread-local read) when there is none.
 void count_macs(const char* op, int64_t macs);
 

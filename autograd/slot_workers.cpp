@@ -5,12 +5,13 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
-#include <cstdlib>
 #include <deque>
+#include <exception>
 #include <mutex>
-#include <string>
 #include <thread>
 
+#include "autograd/grad_mode.h"
+#include "engine/env_switch.h"
 #include "engine/error.h"
 #include "engine/streams.h"
 
@@ -56,7 +57,27 @@ std::array<SlotWorker, engine::kMaxStreamSlots + 1>& workers() {
   return *w;
 }
 
-std::atomic<int> g_threads{-1};  // -1: not read from the environment yet
+// An opt-in switch: what set() last said, else its environment variable (=1 turns it on).
+class OptInSwitch {
+ public:
+  explicit OptInSwitch(const char* env) : env_(env) {}
+  void set(bool on) { state_ = on ? 1 : 0; }
+  bool on() {
+    int v = state_.load();
+    if (v < 0) {
+      int expected = -1;
+      state_.compare_exchange_strong(expected, engine::env_opt_in(env_) ? 1 : 0);
+      v = state_.load();
+    }
+    return v == 1;
+  }
+
+ private:
+  const char* env_;
+  std::atomic<int> state_{-1};  // -1: not read from the environment yet
+};
+OptInSwitch g_backward_threads("CUTTLE_BACKWARD_THREADS");
+OptInSwitch g_forward_threads("CUTTLE_FORWARD_THREADS");
 
 }  // namespace
 
@@ -66,17 +87,43 @@ void post_to_slot_worker(int slot, std::function<void()> fn) {
   workers()[(size_t)slot].post(std::move(fn));
 }
 
-void set_backward_threads(bool on) { g_threads = on ? 1 : 0; }
-
-bool backward_threads() {
-  int v = g_threads.load();
-  if (v < 0) {
-    const char* env = std::getenv("CUTTLE_BACKWARD_THREADS");
-    int expected = -1;
-    g_threads.compare_exchange_strong(expected, env && std::string(env) == "1" ? 1 : 0);
-    v = g_threads.load();
-  }
-  return v == 1;
+void run_on_slot_workers(const std::vector<int>& slots, const std::vector<std::function<void()>>& tasks) {
+  CUTTLE_CHECK(slots.size() == tasks.size(), "run_on_slot_workers: ", slots.size(), " slots for ", tasks.size(),
+               " tasks");
+  std::mutex mu;
+  std::condition_variable done;
+  size_t left = tasks.size();
+  std::exception_ptr error;
+  const bool grad = grad_enabled();
+  for (size_t i = 0; i < tasks.size(); ++i)
+    post_to_slot_worker(slots[i], [&, i] {
+      std::exception_ptr caught;
+      try {
+        const bool was = grad_enabled();
+        set_grad_enabled(grad);
+        try {
+          tasks[i]();
+        } catch (...) {
+          set_grad_enabled(was);
+          throw;
+        }
+        set_grad_enabled(was);
+      } catch (...) {
+        caught = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      if (caught && !error) error = caught;
+      if (--left == 0) done.notify_all();
+    });
+  std::unique_lock<std::mutex> lock(mu);
+  done.wait(lock, [&] { return left == 0; });
+  if (error) std::rethrow_exception(error);
 }
+
+void set_forward_threads(bool on) { g_forward_threads.set(on); }
+bool forward_threads() { return g_forward_threads.on(); }
+
+void set_backward_threads(bool on) { g_backward_threads.set(on); }
+bool backward_threads() { return g_backward_threads.on(); }
 
 }  // namespace cuttle::autograd

@@ -4,12 +4,25 @@
 // each side slot's nodes from that slot's worker while the others issue theirs.
 #pragma once
 #include <functional>
+#include <vector>
 
 namespace cuttle::autograd {
 
 // Runs fn on the worker of `slot` (1..engine::kMaxStreamSlots), after the tasks posted to it before.
 // fn must not throw (the caller catches inside it).
 void post_to_slot_worker(int slot, std::function<void()> fn);
+
+// Runs tasks[i] on the worker of slots[i] (tasks of one slot in order, slots at once) and returns
+// when all have finished; the first exception a task threw is rethrown here. Each task runs with
+// the caller's grad mode.
+void run_on_slot_workers(const std::vector<int>& slots, const std::vector<std::function<void()>>& tasks);
+
+// Whether the MoE's experts issue their forward from the slot workers, one thread per side stream,
+// while the caller waits (layers/moe/sparse_moe.cpp). Off by default; CUTTLE_FORWARD_THREADS=1 turns it
+// on. Never while an op trace, a convolution log or a MAC counter is active on the calling thread
+// (they see only the calling thread's ops).
+void set_forward_threads(bool on);
+bool forward_threads();
 
 // Whether backward() hands side-slot nodes to the workers. Off by default (every node runs on the
 // calling thread); CUTTLE_BACKWARD_THREADS=1 turns it on. On an H100 it made the MoE's dense_soft

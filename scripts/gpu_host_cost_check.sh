@@ -3,8 +3,9 @@
 # how long the host takes to issue a batched MoE step, and where that time goes.
 # The gpu tests (default settings); the host probe (tools/host_cost_probe.cu: launch, event, memset,
 # cublasGemmEx against cublasLtMatmul with a kept algorithm); bench_moe's host anatomy of the s2
-# batched step (default, then backward threads); the host and device time of each cuDNN engine the
-# plan search times at s2; then the batched and dense_soft MoE rows, two rounds.
+# batched step; the host and device time of each cuDNN engine the plan search times at s2; then the
+# batched and dense_soft MoE rows, two rounds of each thread setting (none; the experts' forward and
+# backward issued by the slot workers: CUTTLE_FORWARD_THREADS, CUTTLE_BACKWARD_THREADS).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-cuda}
@@ -18,15 +19,17 @@ if nvcc -O2 -arch=sm_90 -o /tmp/host_cost_probe tools/host_cost_probe.cu -lcubla
   /tmp/host_cost_probe
 fi
 anatomy() { "$b/bench_moe" --device cuda --tf32 off --op-host-times --warmup 5 --reps 10 --only "s2 batched" "$@"; }
-echo "=== host anatomy, default"; anatomy
-echo "=== host anatomy, backward threads"; CUTTLE_BACKWARD_THREADS=1 anatomy
+echo "=== host anatomy (one thread: a trace keeps the ops on the calling thread)"; anatomy
 echo "=== cuDNN engines timed at s2 (plan search 4): device and host per call"
 CUTTLE_CUDNN_LOG=1 "$b/bench_moe" --device cuda --tf32 off --cudnn-plan-search 4 --warmup 1 --reps 2 \
   --only "s2 batched" 2>&1 | grep "cuttle cudnn plan" | sed 's/; passed over.*//' | head -120
+rows() {  # forward threads, backward threads, label
+  echo "=== MoE rows, $3, forward threads $1, backward threads $2"
+  CUTTLE_FORWARD_THREADS=$1 CUTTLE_BACKWARD_THREADS=$2 "$b/bench_moe" --device cuda --tf32 off --warmup 3 --reps 11 \
+    --only "batched (uniform) [16,|dense_soft (uniform) [16," | grep "^|" | grep -v -- "---"
+}
 for round in 1 2; do
-  for threads in 0 1; do
-    echo "=== MoE rows, round $round, backward threads $threads"
-    CUTTLE_BACKWARD_THREADS=$threads "$b/bench_moe" --device cuda --tf32 off --warmup 3 --reps 11 \
-      --only "batched (uniform) [16,|dense_soft (uniform) [16," | grep "^|" | grep -v -- "---"
-  done
+  rows 0 0 "round $round"
+  rows 1 1 "round $round"
 done
+rows 0 1 "backward only"

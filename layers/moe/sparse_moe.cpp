@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <set>
 
 #include "autograd/functions/elementwise.h"
@@ -13,9 +14,13 @@
 #include "autograd/functions/softmax.h"
 #include "autograd/functions/views.h"
 #include "autograd/grad_mode.h"
+#include "autograd/mac_counter.h"
+#include "autograd/slot_workers.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
 #include "engine/ops/moe_combine.h"
+#include "engine/conv_log.h"
+#include "engine/op_trace.h"
 #include "engine/streams.h"
 
 namespace cuttle::layers {
@@ -212,11 +217,27 @@ std::vector<Var> SparseMoE::run_experts(const std::vector<Var>& inputs) {
   for (size_t e = 0; e < inputs.size(); ++e)
     if (inputs[e].defined()) slots.insert(slot_of(e));
   for (int slot : slots) engine::stream_wait(device, slot, 0);  // fork
+  // Each slot's experts may be issued by that slot's worker thread, all slots at once: a step of many
+  // small kernels is as long as the host takes to issue them on a slow host. A trace, log or counter
+  // on this thread would miss the workers' ops, so they keep everything here.
+  const bool threaded = autograd::forward_threads() && slots.size() > 1 && !engine::op_trace_active() &&
+                        !engine::conv_log_active() && !autograd::mac_counter_active();
+  std::vector<int> task_slots;
+  std::vector<std::function<void()>> tasks;
   for (size_t e = 0; e < inputs.size(); ++e) {
     if (!inputs[e].defined()) continue;
-    engine::StreamSlotGuard in_slot(device, slot_of(e));
-    out[e] = (*experts_[e])(inputs[e]);
+    auto run = [this, &inputs, &out, device, e, slot = slot_of(e)] {
+      engine::StreamSlotGuard in_slot(device, slot);
+      out[e] = (*experts_[e])(inputs[e]);
+    };
+    if (!threaded) {
+      run();
+      continue;
+    }
+    task_slots.push_back(slot_of(e));
+    tasks.push_back(run);
   }
+  if (threaded) autograd::run_on_slot_workers(task_slots, tasks);
   for (int slot : slots) engine::stream_wait(device, 0, slot);  // join
   return out;
 }

@@ -132,19 +132,21 @@ TEST_CASE("SparseMoE experts on side streams compute what they compute on one st
     const int default_streams = engine::branch_streams();
     engine::set_branch_streams(0);
     const Result one = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
-    // The side slots' backward issued from the calling thread (the default), then from the slot
-    // workers (autograd/slot_workers.h), several slots at once.
-    const bool default_threads = autograd::backward_threads();
-    for (bool threads : {false, true}) {
-      autograd::set_backward_threads(threads);
+    // The side slots' forward and backward issued from the calling thread (the defaults), then from
+    // the slot workers (autograd/slot_workers.h), several slots at once.
+    const bool default_forward = autograd::forward_threads(), default_backward = autograd::backward_threads();
+    for (int threads = 0; threads < 4; ++threads) {
+      autograd::set_forward_threads(threads & 1);
+      autograd::set_backward_threads(threads & 2);
       for (int streams : {6, 4, 6, 6}) {
-        INFO("streams ", streams, " backward threads ", threads);
+        INFO("streams ", streams, " forward threads ", (threads & 1), " backward threads ", (threads & 2) / 2);
         engine::set_branch_streams(streams);
         const Result many = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
         check_close(many, one, 1e-6);
       }
     }
-    autograd::set_backward_threads(default_threads);
+    autograd::set_forward_threads(default_forward);
+    autograd::set_backward_threads(default_backward);
     engine::set_branch_streams(default_streams);
     // Every block held for a cross-stream wait goes back to the pools when the device is synchronised.
     MESSAGE("bytes held for cross-stream waits before synchronising: ", engine::cuda::allocator_stats(0).held);
@@ -186,15 +188,18 @@ TEST_CASE("SparseMoE on side streams: gradients accumulated over micro-batches w
     return res;
   };
   const Result one = accumulate(0);
-  const bool default_threads = autograd::backward_threads();
-  for (bool threads : {false, true}) {
-    autograd::set_backward_threads(threads);  // with the slot workers too (autograd/slot_workers.h)
+  const bool default_forward = autograd::forward_threads(), default_backward = autograd::backward_threads();
+  for (int threads = 0; threads < 4; ++threads) {
+    // With the slot workers too (autograd/slot_workers.h), forward and backward.
+    autograd::set_forward_threads(threads & 1);
+    autograd::set_backward_threads(threads & 2);
     for (int streams : {6, 4, 6}) {
-      INFO("streams ", streams, " backward threads ", threads);
+      INFO("streams ", streams, " forward threads ", (threads & 1), " backward threads ", (threads & 2) / 2);
       check_close(accumulate(streams), one, 1e-6);
     }
   }
-  autograd::set_backward_threads(default_threads);
+  autograd::set_forward_threads(default_forward);
+  autograd::set_backward_threads(default_backward);
   engine::cuda::synchronize(0);
   CHECK(engine::cuda::allocator_stats(0).held == 0);
 #endif
