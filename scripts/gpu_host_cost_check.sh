@@ -29,7 +29,7 @@ echo "=== host anatomy (one thread: a trace keeps the ops on the calling thread)
 "$b/bench_moe" --device cuda --tf32 off --op-host-times --warmup 5 --reps 10 --only "s2 batched"
 echo "=== cuDNN engines timed at s2 (plan search 4): device and host per call"
 CUTTLE_CUDNN_LOG=1 "$b/bench_moe" --device cuda --tf32 off --cudnn-plan-search 4 --warmup 1 --reps 2 \
-  --only "s2 batched" 2>&1 | grep "cuttle cudnn plan" | sed 's/; passed over.*//' | head -120
+  --only "s2 batched" 2>&1 | grep -E "engine [0-9]+: device|timed" | sed "s/cuttle cudnn plan: *//" | head -80
 if nvcc -O2 -arch=sm_90 -o /tmp/host_cost_probe tools/host_cost_probe.cu -lcublas -lcublasLt; then
   /tmp/host_cost_probe
 fi
