@@ -1,7 +1,8 @@
 // Defines SlotTable<T, Tag>: one object per (device, stream slot), made on first use and kept for the
 // process's life. Every op looks up its stream and library handles, so after a thread's first lookup
 // of an entry it finds it without the table's lock (each thread keeps the pointers it has seen); the
-// lock is taken only to make an entry. Tag names the table (one table per Tag).
+// lock is taken only to make an entry. Tag names the table: one table per Tag, made once and never
+// destroyed (the pointers a thread keeps are per Tag, and would dangle past a destroyed table).
 #pragma once
 #include <array>
 #include <memory>

@@ -182,7 +182,7 @@ struct TestSlotTag {
 
 // Needs no GPU: the table's logic alone (entries made once, seen by every thread, checked ranges).
 TEST_CASE("slot tables make each entry once and hand every thread the same object") {
-  eng::cuda::SlotTable<int, TestSlotTag> table;
+  static auto& table = *new eng::cuda::SlotTable<int, TestSlotTag>();  // one per Tag, never destroyed
   std::atomic<int> made{0};
   auto make = [&] { return 100 + made++; };
   int* first = &table.get(0, 1, make);
