@@ -19,6 +19,9 @@ namespace cuttle::autograd {
 
 namespace {
 
+thread_local bool t_on_worker = false;  // the calling thread is a slot worker
+std::atomic<int64_t> g_threaded_runs{0};
+
 class SlotWorker {
  public:
   void post(std::function<void()> fn) {
@@ -33,6 +36,7 @@ class SlotWorker {
 
  private:
   void loop() {
+    t_on_worker = true;
     for (;;) {
       std::function<void()> fn;
       {
@@ -60,7 +64,7 @@ std::array<SlotWorker, engine::kMaxStreamSlots + 1>& workers() {
 // An opt-in switch: what set() last said, else its environment variable (=1 turns it on).
 class OptInSwitch {
  public:
-  explicit OptInSwitch(const char* env) : env_(env) {}
+  explicit constexpr OptInSwitch(const char* env) : env_(env) {}
   void set(bool on) { state_ = on ? 1 : 0; }
   bool on() {
     int v = state_.load();
@@ -90,35 +94,59 @@ void post_to_slot_worker(int slot, std::function<void()> fn) {
 void run_on_slot_workers(const std::vector<int>& slots, const std::vector<std::function<void()>>& tasks) {
   CUTTLE_CHECK(slots.size() == tasks.size(), "run_on_slot_workers: ", slots.size(), " slots for ", tasks.size(),
                " tasks");
+  for (int slot : slots)
+    CUTTLE_CHECK(slot >= 1 && slot <= engine::kMaxStreamSlots, "run_on_slot_workers: slot ", slot,
+                 " is not a side slot (1..", engine::kMaxStreamSlots, ")");
+  if (t_on_worker) {  // a worker waiting on workers (its own among them) would wait for ever
+    for (const std::function<void()>& task : tasks) task();
+    return;
+  }
   std::mutex mu;
   std::condition_variable done;
   size_t left = tasks.size();
   std::exception_ptr error;
   const bool grad = grad_enabled();
-  for (size_t i = 0; i < tasks.size(); ++i)
-    post_to_slot_worker(slots[i], [&, i] {
-      std::exception_ptr caught;
-      try {
-        const bool was = grad_enabled();
-        set_grad_enabled(grad);
+  // Every posted task refers to this frame: whatever happens, return only once none is left.
+  auto wait_all = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    done.wait(lock, [&] { return left == 0; });
+  };
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    try {
+      post_to_slot_worker(slots[i], [&, i] {
+        std::exception_ptr caught;
         try {
-          tasks[i]();
-        } catch (...) {
+          const bool was = grad_enabled();
+          set_grad_enabled(grad);
+          try {
+            tasks[i]();
+          } catch (...) {
+            set_grad_enabled(was);
+            throw;
+          }
           set_grad_enabled(was);
-          throw;
+        } catch (...) {
+          caught = std::current_exception();
         }
-        set_grad_enabled(was);
-      } catch (...) {
-        caught = std::current_exception();
+        std::lock_guard<std::mutex> lock(mu);
+        if (caught && !error) error = caught;
+        if (--left == 0) done.notify_all();
+      });
+    } catch (...) {  // no thread for the worker, say: the tasks posted so far still run
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        left -= tasks.size() - i;
       }
-      std::lock_guard<std::mutex> lock(mu);
-      if (caught && !error) error = caught;
-      if (--left == 0) done.notify_all();
-    });
-  std::unique_lock<std::mutex> lock(mu);
-  done.wait(lock, [&] { return left == 0; });
+      wait_all();
+      throw;
+    }
+  }
+  wait_all();
+  ++g_threaded_runs;
   if (error) std::rethrow_exception(error);
 }
+
+int64_t slot_worker_runs() { return g_threaded_runs; }
 
 void set_forward_threads(bool on) { g_forward_threads.set(on); }
 bool forward_threads() { return g_forward_threads.on(); }

@@ -3,6 +3,7 @@
 // branches recorded on different slots (the MoE's experts) is independent, so backward() may issue
 // each side slot's nodes from that slot's worker while the others issue theirs.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -14,8 +15,10 @@ void post_to_slot_worker(int slot, std::function<void()> fn);
 
 // Runs tasks[i] on the worker of slots[i] (tasks of one slot in order, slots at once) and returns
 // when all have finished; the first exception a task threw is rethrown here. Each task runs with
-// the caller's grad mode.
+// the caller's grad mode. Called on a worker, it runs the tasks there, one after another.
 void run_on_slot_workers(const std::vector<int>& slots, const std::vector<std::function<void()>>& tasks);
+// How many run_on_slot_workers calls have handed their tasks to the workers so far.
+int64_t slot_worker_runs();
 
 // Whether the MoE's experts issue their forward from the slot workers, one thread per side stream,
 // while the caller waits (layers/moe/sparse_moe.cpp). Off by default; CUTTLE_FORWARD_THREADS=1 turns it

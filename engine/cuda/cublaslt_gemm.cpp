@@ -88,7 +88,10 @@ std::unique_ptr<Plan> make_plan(cublasLtHandle_t lt, const LtGemm& g, size_t wor
 
 // Shapes recur every step, so after the first step each GEMM is one lookup and one cublasLtMatmul.
 std::mutex g_plans_mu;
-auto* g_plans = new std::map<PlanKey, std::unique_ptr<Plan>>();  // outlives static destructors
+std::map<PlanKey, std::unique_ptr<Plan>>& plans() {
+  static auto* all = new std::map<PlanKey, std::unique_ptr<Plan>>();  // outlives static destructors
+  return *all;
+}
 
 }  // namespace
 
@@ -105,7 +108,7 @@ bool lt_gemm_f32(int device, cublasLtHandle_t lt, cudaStream_t stream, void* wor
   const Plan* plan;
   {
     std::lock_guard<std::mutex> lock(g_plans_mu);
-    auto& slot = (*g_plans)[key];
+    auto& slot = plans()[key];
     if (!slot) slot = make_plan(lt, g, workspace_bytes, align);
     plan = slot.get();
   }

@@ -80,19 +80,36 @@ std::unique_ptr<Desc> tensor_desc(int64_t uid, const Shape& s, cudnnDataType_t d
 // A built plan and the workspace it needs; an entry without a plan records that none qualified. The
 // descriptors the plan was built from stay alive with it (the engine configuration refers to the
 // operation graph, which refers to the tensors).
-// The variant pack of a candidate's latest run: a step that allocates the same way every time runs
-// a convolution on the same addresses, and then the finalized pack is reused instead of rebuilt.
-struct KeptPack {
+// The variant packs of a candidate's latest runs: a step that allocates the same way every time runs
+// a convolution on the same addresses, and then a finalized pack is reused instead of rebuilt. A few
+// are kept: one plan serves every call site of its shape (several layers, several experts).
+struct KeptPacks {
+  struct Entry {
+    std::array<void*, 4> ptrs{};  // x, w, y, workspace
+    std::shared_ptr<Desc> pack;
+  };
   std::mutex mu;
-  std::array<void*, 4> ptrs{};  // x, w, y, workspace
-  std::shared_ptr<Desc> pack;
+  std::array<Entry, 8> entries;
+  size_t next = 0;  // the entry the next new pack replaces (oldest first)
+
+  std::shared_ptr<Desc> find(const std::array<void*, 4>& ptrs) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const Entry& e : entries)
+      if (e.pack && e.ptrs == ptrs) return e.pack;
+    return nullptr;
+  }
+  void keep(const std::array<void*, 4>& ptrs, std::shared_ptr<Desc> pack) {
+    std::lock_guard<std::mutex> lock(mu);
+    entries[next] = {ptrs, std::move(pack)};
+    next = (next + 1) % entries.size();
+  }
 };
 struct Candidate {
   std::unique_ptr<Desc> plan;
   int64_t workspace = 0;
   int64_t engine = -1;  // cuDNN's global engine index, for the plan log
   std::string notes;    // its numerical notes, for the plan log
-  std::unique_ptr<KeptPack> kept = std::make_unique<KeptPack>();
+  std::unique_ptr<KeptPacks> kept = std::make_unique<KeptPacks>();
 };
 struct Plan {
   std::vector<std::unique_ptr<Desc>> sources;
@@ -460,11 +477,7 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
     }
     void* ws_ptr = workspace.defined() ? workspace.raw_data() : nullptr;
     const std::array<void*, 4> ptrs{x, w, y, ws_ptr};
-    std::shared_ptr<Desc> pack;
-    {
-      std::lock_guard<std::mutex> lock(cand.kept->mu);
-      if (cand.kept->pack && cand.kept->ptrs == ptrs) pack = cand.kept->pack;
-    }
+    std::shared_ptr<Desc> pack = cand.kept->find(ptrs);
     if (!pack) {
       HostSection pack_section("cudnn graph: variant pack");
       pack = std::make_shared<Desc>(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
@@ -474,9 +487,7 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
       pack->set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, &ws_ptr, 1);
       pack->finalize();
       ++g_packs_built;
-      std::lock_guard<std::mutex> lock(cand.kept->mu);
-      cand.kept->ptrs = ptrs;
-      cand.kept->pack = pack;
+      cand.kept->keep(ptrs, pack);
     }
     HostSection section("cudnn graph: execute");
     return cudnnBackendExecute(h, cand.plan->get(), pack->get());

@@ -1,6 +1,7 @@
 #include "engine/cuda/cudnn_handle.h"
 
 #include <cstdio>
+#include <mutex>
 
 #include "engine/cuda/runtime.h"
 #include "engine/cuda/slot_table.h"

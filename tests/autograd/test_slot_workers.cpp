@@ -46,6 +46,19 @@ TEST_CASE("run_on_slot_workers runs each task on its slot's thread with the call
   }
   autograd::set_grad_enabled(true);
   CHECK_THROWS_AS(autograd::run_on_slot_workers({1, 2}, {tasks[0]}), Error);
+  CHECK_THROWS_AS(autograd::run_on_slot_workers({0}, {tasks[0]}), Error);  // slot 0 has no worker
+}
+
+TEST_CASE("run_on_slot_workers called on a worker runs the tasks there instead of waiting for itself") {
+  std::vector<int> order;
+  const int64_t runs = autograd::slot_worker_runs();
+  autograd::run_on_slot_workers({2}, {[&] {
+    // On slot 2's worker: handing work to slot 2 again (and 3) must not wait for this very thread.
+    autograd::run_on_slot_workers({2, 3}, {[&] { order.push_back(1); }, [&] { order.push_back(2); }});
+    order.push_back(3);
+  }});
+  CHECK(order == std::vector<int>{1, 2, 3});
+  CHECK(autograd::slot_worker_runs() == runs + 1);  // the inner call ran inline
 }
 
 TEST_CASE("run_on_slot_workers rethrows a task's error after every task has finished") {

@@ -141,8 +141,11 @@ TEST_CASE("SparseMoE experts on side streams compute what they compute on one st
       for (int streams : {6, 4, 6, 6}) {
         INFO("streams ", streams, " forward threads ", (threads & 1), " backward threads ", (threads & 2) / 2);
         engine::set_branch_streams(streams);
+        const int64_t threaded_before = autograd::slot_worker_runs();
         const Result many = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
         check_close(many, one, 1e-6);
+        // The forward went through the workers exactly when they were asked for.
+        CHECK((autograd::slot_worker_runs() > threaded_before) == bool(threads & 1));
       }
     }
     autograd::set_forward_threads(default_forward);
@@ -195,7 +198,9 @@ TEST_CASE("SparseMoE on side streams: gradients accumulated over micro-batches w
     autograd::set_backward_threads(threads & 2);
     for (int streams : {6, 4, 6}) {
       INFO("streams ", streams, " forward threads ", (threads & 1), " backward threads ", (threads & 2) / 2);
+      const int64_t threaded_before = autograd::slot_worker_runs();
       check_close(accumulate(streams), one, 1e-6);
+      CHECK((autograd::slot_worker_runs() > threaded_before) == bool(threads & 1));
     }
   }
   autograd::set_forward_threads(default_forward);
