@@ -13,8 +13,6 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/slot_workers.h"
-#include "engine/conv_log.h"
-#include "engine/op_trace.h"
 #include "engine/ops/elementwise.h"
 #include "engine/streams.h"
 
@@ -275,7 +273,7 @@ void backward(const std::vector<Var>& roots, const std::vector<Tensor>& grads, b
   CUTTLE_CHECK(roots.size() == grads.size(), "backward: ", roots.size(), " roots but ", grads.size(), " gradients");
   NoGradGuard no_grad;  // the backward pass itself is never recorded
   // A trace or log on this thread must see every node: the pass then stays on this thread.
-  BackwardPass pass(retain_graph, backward_threads() && !engine::op_trace_active() && !engine::conv_log_active());
+  BackwardPass pass(retain_graph, backward_threads() && !ops_observed_on_this_thread());
   for (size_t i = 0; i < roots.size(); ++i) {
     const Var& r = roots[i];
     CUTTLE_CHECK(r.requires_grad(), "backward: the value does not require grad (no input of the ops that made ",

@@ -1,4 +1,5 @@
-// Defines grad mode: whether ops record the tape (per thread), and NoGradGuard to switch it off.
+// Defines grad mode: whether ops record the tape (per thread), GradModeGuard to set it for a scope, and
+// NoGradGuard to switch it off.
 #pragma once
 
 namespace cuttle::autograd {
@@ -6,15 +7,20 @@ namespace cuttle::autograd {
 bool grad_enabled();
 void set_grad_enabled(bool on);
 
-class NoGradGuard {
+class GradModeGuard {
  public:
-  NoGradGuard() : prev_(grad_enabled()) { set_grad_enabled(false); }
-  ~NoGradGuard() { set_grad_enabled(prev_); }
-  NoGradGuard(const NoGradGuard&) = delete;
-  NoGradGuard& operator=(const NoGradGuard&) = delete;
+  explicit GradModeGuard(bool on) : prev_(grad_enabled()) { set_grad_enabled(on); }
+  ~GradModeGuard() { set_grad_enabled(prev_); }
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
 
  private:
   bool prev_;
+};
+
+class NoGradGuard : public GradModeGuard {
+ public:
+  NoGradGuard() : GradModeGuard(false) {}
 };
 
 }  // namespace cuttle::autograd

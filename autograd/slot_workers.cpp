@@ -11,8 +11,10 @@
 #include <thread>
 
 #include "autograd/grad_mode.h"
+#include "engine/conv_log.h"
 #include "engine/env_switch.h"
 #include "engine/error.h"
+#include "engine/op_trace.h"
 #include "engine/streams.h"
 
 namespace cuttle::autograd {
@@ -116,15 +118,8 @@ void run_on_slot_workers(const std::vector<int>& slots, const std::vector<std::f
       post_to_slot_worker(slots[i], [&, i] {
         std::exception_ptr caught;
         try {
-          const bool was = grad_enabled();
-          set_grad_enabled(grad);
-          try {
-            tasks[i]();
-          } catch (...) {
-            set_grad_enabled(was);
-            throw;
-          }
-          set_grad_enabled(was);
+          GradModeGuard mode(grad);
+          tasks[i]();
         } catch (...) {
           caught = std::current_exception();
         }
@@ -147,6 +142,8 @@ void run_on_slot_workers(const std::vector<int>& slots, const std::vector<std::f
 }
 
 int64_t slot_worker_runs() { return g_threaded_runs; }
+
+bool ops_observed_on_this_thread() { return engine::op_trace_active() || engine::conv_log_active(); }
 
 void set_forward_threads(bool on) { g_forward_threads.set(on); }
 bool forward_threads() { return g_forward_threads.on(); }

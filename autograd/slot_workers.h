@@ -19,11 +19,13 @@ void post_to_slot_worker(int slot, std::function<void()> fn);
 void run_on_slot_workers(const std::vector<int>& slots, const std::vector<std::function<void()>>& tasks);
 // How many run_on_slot_workers calls have handed their tasks to the workers so far.
 int64_t slot_worker_runs();
+// Whether an op trace or a convolution log records on the calling thread: they see only that
+// thread's ops, so work that would go to the workers stays on it.
+bool ops_observed_on_this_thread();
 
 // Whether the MoE's experts issue their forward from the slot workers, one thread per side stream,
 // while the caller waits (layers/moe/sparse_moe.cpp). Off by default; CUTTLE_FORWARD_THREADS=1 turns it
-// on. Never while an op trace, a convolution log or a MAC counter is active on the calling thread
-// (they see only the calling thread's ops).
+// on. Never while ops_observed_on_this_thread() or a MAC counter is active on the calling thread.
 void set_forward_threads(bool on);
 bool forward_threads();
 

@@ -35,8 +35,7 @@ struct BlasSlots {
 };
 
 const BlasSlot& blas_slot(int device) {
-  static auto* table = new SlotTable<BlasSlot, BlasSlots>();  // never destroyed: work may run at exit
-  return table->get(device, stream_slot(device), [device] {
+  return SlotTable<BlasSlot, BlasSlots>::get(device, stream_slot(device), [device] {
     CUTTLE_CHECK(device < device_count(), "cuBLAS: no device ", device);
     DeviceGuard guard(device);
     BlasSlot s;

@@ -77,9 +77,6 @@ std::unique_ptr<Desc> tensor_desc(int64_t uid, const Shape& s, cudnnDataType_t d
   return t;
 }
 
-// A built plan and the workspace it needs; an entry without a plan records that none qualified. The
-// descriptors the plan was built from stay alive with it (the engine configuration refers to the
-// operation graph, which refers to the tensors).
 // The variant packs of a candidate's latest runs: a step that allocates the same way every time runs
 // a convolution on the same addresses, and then a finalized pack is reused instead of rebuilt. A few
 // are kept: one plan serves every call site of its shape (several layers, several experts).
@@ -104,6 +101,9 @@ struct KeptPacks {
     next = (next + 1) % entries.size();
   }
 };
+// A built plan and the workspace it needs; an entry without a plan records that none qualified. The
+// descriptors the plan was built from stay alive with it (the engine configuration refers to the
+// operation graph, which refers to the tensors).
 struct Candidate {
   std::unique_ptr<Desc> plan;
   int64_t workspace = 0;

@@ -50,8 +50,7 @@ struct CudnnHandles {
 cudnnHandle_t cudnn_handle(int device) {
   // One handle per (device, stream slot), bound to that slot's stream for good: threads issuing to
   // different slots at once (autograd's backward workers) never share a handle.
-  static auto* table = new SlotTable<cudnnHandle_t, CudnnHandles>();  // never destroyed: work may run at exit
-  return table->get(device, stream_slot(device), [device] {
+  return SlotTable<cudnnHandle_t, CudnnHandles>::get(device, stream_slot(device), [device] {
     CUTTLE_CHECK(device < device_count(), "cuDNN: no device ", device);
     check_version_once();
     DeviceGuard guard(device);

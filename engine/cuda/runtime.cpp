@@ -44,8 +44,7 @@ struct EventTable {
 
 // Slot `slot`'s stream, created on first use.
 cudaStream_t slot_stream(int device, int slot) {
-  static auto* table = new SlotTable<cudaStream_t, StreamTable>();  // never destroyed: work may run at exit
-  return table->get(device, slot, [device] {
+  return SlotTable<cudaStream_t, StreamTable>::get(device, slot, [device] {
     DeviceGuard guard(device);
     cudaStream_t s = nullptr;
     CUTTLE_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -56,8 +55,7 @@ cudaStream_t slot_stream(int device, int slot) {
 // The event slot `slot`'s stream records for waits on it. One per producer slot is enough: a wait
 // binds to the event's latest record when issued.
 cudaEvent_t slot_event(int device, int slot) {
-  static auto* table = new SlotTable<cudaEvent_t, EventTable>();
-  return table->get(device, slot, [device] {
+  return SlotTable<cudaEvent_t, EventTable>::get(device, slot, [device] {
     DeviceGuard guard(device);
     cudaEvent_t e = nullptr;
     CUTTLE_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));

@@ -1,8 +1,8 @@
 // Defines SlotTable<T, Tag>: one object per (device, stream slot), made on first use and kept for the
 // process's life. Every op looks up its stream and library handles, so after a thread's first lookup
 // of an entry it finds it without the table's lock (each thread keeps the pointers it has seen); the
-// lock is taken only to make an entry. Tag names the table: one table per Tag, made once and never
-// destroyed (the pointers a thread keeps are per Tag, and would dangle past a destroyed table).
+// lock is taken only to make an entry. Tag names the table: SlotTable<T, Tag>::get is the one table of
+// that Tag, never destroyed (work may run at exit, and the pointers a thread keeps are per Tag).
 #pragma once
 #include <array>
 #include <memory>
@@ -20,13 +20,14 @@ class SlotTable {
  public:
   // The (device, slot) entry, made by make() (returning a T) the first time any thread asks.
   template <typename Make>
-  T& get(int device, int slot, Make&& make) {
+  static T& get(int device, int slot, Make&& make) {
     CUTTLE_CHECK(device >= 0 && device < kMaxDevices && slot >= 0 && slot <= kMaxSideStreams, Tag::name,
                  ": device ", device, " slot ", slot, " is out of range");
     T*& seen = seen_by_this_thread()[(size_t)device][(size_t)slot];
     if (seen) return *seen;
-    std::lock_guard<std::mutex> lock(mu_);
-    std::unique_ptr<T>& entry = entries_[(size_t)device][(size_t)slot];
+    Entries& all = entries();
+    std::lock_guard<std::mutex> lock(all.mu);
+    std::unique_ptr<T>& entry = all.table[(size_t)device][(size_t)slot];
     if (!entry) entry = std::make_unique<T>(make());
     seen = entry.get();
     return *seen;
@@ -39,8 +40,14 @@ class SlotTable {
     return seen;
   }
 
-  std::mutex mu_;
-  std::array<std::array<std::unique_ptr<T>, kMaxSideStreams + 1>, kMaxDevices> entries_;
+  struct Entries {
+    std::mutex mu;
+    std::array<std::array<std::unique_ptr<T>, kMaxSideStreams + 1>, kMaxDevices> table;
+  };
+  static Entries& entries() {
+    static auto* all = new Entries();
+    return *all;
+  }
 };
 
 }  // namespace cuttle::engine::cuda

@@ -19,8 +19,6 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
 #include "engine/ops/moe_combine.h"
-#include "engine/conv_log.h"
-#include "engine/op_trace.h"
 #include "engine/streams.h"
 
 namespace cuttle::layers {
@@ -220,13 +218,14 @@ std::vector<Var> SparseMoE::run_experts(const std::vector<Var>& inputs) {
   // Each slot's experts may be issued by that slot's worker thread, all slots at once: a step of many
   // small kernels is as long as the host takes to issue them on a slow host. A trace, log or counter
   // on this thread would miss the workers' ops, so they keep everything here.
-  const bool threaded = autograd::forward_threads() && slots.size() > 1 && !engine::op_trace_active() &&
-                        !engine::conv_log_active() && !autograd::mac_counter_active();
+  const bool threaded = autograd::forward_threads() && slots.size() > 1 &&
+                        !autograd::ops_observed_on_this_thread() && !autograd::mac_counter_active();
   std::vector<int> task_slots;
   std::vector<std::function<void()>> tasks;
   for (size_t e = 0; e < inputs.size(); ++e) {
     if (!inputs[e].defined()) continue;
-    auto run = [this, &inputs, &out, device, e, slot = slot_of(e)] {
+    const int slot = slot_of(e);
+    auto run = [this, &inputs, &out, device, e, slot] {
       engine::StreamSlotGuard in_slot(device, slot);
       out[e] = (*experts_[e])(inputs[e]);
     };
@@ -234,7 +233,7 @@ std::vector<Var> SparseMoE::run_experts(const std::vector<Var>& inputs) {
       run();
       continue;
     }
-    task_slots.push_back(slot_of(e));
+    task_slots.push_back(slot);
     tasks.push_back(run);
   }
   if (threaded) autograd::run_on_slot_workers(task_slots, tasks);

@@ -185,24 +185,24 @@ struct TestSlotTag {
 
 // Needs no GPU: the table's logic alone (entries made once, seen by every thread, checked ranges).
 TEST_CASE("slot tables make each entry once and hand every thread the same object") {
-  static auto& table = *new eng::cuda::SlotTable<int, TestSlotTag>();  // one per Tag, never destroyed
+  using Table = eng::cuda::SlotTable<int, TestSlotTag>;  // the one table of this Tag
   std::atomic<int> made{0};
   auto make = [&] { return 100 + made++; };
-  int* first = &table.get(0, 1, make);
+  int* first = &Table::get(0, 1, make);
   CHECK(*first == 100);
   std::vector<int*> seen(4, nullptr);
   std::vector<std::thread> threads;
   for (size_t t = 0; t < seen.size(); ++t)
-    threads.emplace_back([&, t] { seen[t] = &table.get(0, 1, make); });
+    threads.emplace_back([&, t] { seen[t] = &Table::get(0, 1, make); });
   for (std::thread& t : threads) t.join();
   for (int* p : seen) CHECK(p == first);
   CHECK(made == 1);
-  CHECK(&table.get(0, 2, make) != first);  // another slot: another entry
-  CHECK(&table.get(1, 1, make) != first);  // another device
+  CHECK(&Table::get(0, 2, make) != first);  // another slot: another entry
+  CHECK(&Table::get(1, 1, make) != first);  // another device
   CHECK(made == 3);
-  CHECK(&table.get(0, 1, make) == first);
-  CHECK_THROWS_WITH_AS(table.get(0, eng::cuda::kMaxSideStreams + 1, make), doctest::Contains("test table"), cuttle::Error);
-  CHECK_THROWS_AS(table.get(-1, 0, make), cuttle::Error);
+  CHECK(&Table::get(0, 1, make) == first);
+  CHECK_THROWS_WITH_AS(Table::get(0, eng::cuda::kMaxSideStreams + 1, make), doctest::Contains("test table"), cuttle::Error);
+  CHECK_THROWS_AS(Table::get(-1, 0, make), cuttle::Error);
 }
 
 TEST_CASE("cuda caching allocator reuses blocks and reports out-of-memory clearly") {
