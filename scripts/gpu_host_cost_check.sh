@@ -17,7 +17,7 @@ echo "kernel $(uname -r)"  # 4.4.0 is the gVisor runtime (device KINDS.md), 6.x 
 tests() { "$b/cuttle_tests" -ts=gpu "$@" 2>&1 | grep -E "ERROR|FAILED|test cases|assertions|Status" | head -40; }
 # ROUNDS=1 FOCUS=1 (little device time left): the tests of the latest host-side changes first, one
 # round of rows, the anatomy, then the whole gpu suite.
-focus='cuda copies round-trip*,slot tables*,*variant pack*,SparseMoE experts on side streams*,SparseMoE on side streams*,sanitize: cudnn graph and legacy*,cuda matmul*'
+focus='cuda copies round-trip*,slot tables*,*variant pack*,SparseMoE experts on side streams*,SparseMoE on side streams*,sanitize: cudnn graph and legacy*,cuda matmul*,cuBLASLt*'
 if [ -n "${FOCUS:-}" ]; then tests -tc="$focus"; else tests; fi
 rows() {  # forward threads, backward threads, label
   echo "=== MoE rows, $3, forward threads $1, backward threads $2"
