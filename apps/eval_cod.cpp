@@ -9,6 +9,7 @@
 
 #include "data/eval_folder.h"
 #include "engine/parallel.h"
+#include "models/training/progress_bar.h"
 
 using namespace cuttle;
 
@@ -34,10 +35,7 @@ int main(int argc, char** argv) {
     data::FolderEvalOptions opts;
     opts.resize_to_mask = !strict_size;
     if (!quiet)
-      opts.progress = [](int64_t done, int64_t total) {
-        std::fprintf(stderr, "\reval_cod: %lld/%lld images", (long long)done, (long long)total);
-        if (done == total) std::fprintf(stderr, "\n");
-      };
+      opts.progress = models::progress_callback("eval_cod");
     const data::FolderEvalResult r = data::evaluate_folders(pred_dir, gt_dir, opts);
     std::printf("eval_cod: %s vs %s (%lld resized to the mask size)\n", pred_dir.c_str(), gt_dir.c_str(),
                 (long long)r.resized);

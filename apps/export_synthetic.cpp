@@ -6,6 +6,7 @@
 
 #include "data/synthetic/export.h"
 #include "engine/parallel.h"
+#include "models/training/progress_bar.h"
 
 int main(int argc, char** argv) {
   using namespace cuttle;
@@ -31,10 +32,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) engine::set_num_threads(threads);
   try {
-    const int64_t files = data::export_synthetic(out, o, [](int64_t done, int64_t total) {
-      std::fprintf(stderr, "\rexport_synthetic: %lld/%lld images", (long long)done, (long long)total);
-    });
-    std::fprintf(stderr, "\nexport_synthetic: wrote %lld files under %s\n", (long long)files, out.c_str());
+    const int64_t files = data::export_synthetic(out, o, models::progress_callback("export_synthetic"));
+    std::fprintf(stderr, "export_synthetic: wrote %lld files under %s\n", (long long)files, out.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nexport_synthetic: %s\n", e.what());
     return 1;

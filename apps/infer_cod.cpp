@@ -22,6 +22,7 @@
 #include "models/inference.h"
 #include "models/model_factory.h"
 #include "models/routing_record.h"
+#include "models/training/progress_bar.h"
 
 using namespace cuttle;
 using engine::Tensor;
@@ -170,6 +171,7 @@ int main(int argc, char** argv) {
       if (with_overlay) fs::create_directories(dir / "overlay");
       data::metrics::MetricsAccumulator acc;
       const int64_t n = (int64_t)set.images.size();
+      const auto progress = models::progress_callback(set.name.empty() ? "infer" : set.name);
       for (int64_t first = 0; first < n; first += io.batch) {
         const int64_t count = std::min(io.batch, n - first);
         std::vector<Tensor> images((size_t)count);
@@ -199,10 +201,8 @@ int main(int argc, char** argv) {
           }
         }
         total += count;
-        std::fprintf(stderr, "\r%s %lld/%lld images", set.name.empty() ? "infer" : set.name.c_str(),
-                     (long long)(first + count), (long long)n);
+        progress(first + count, n);
       }
-      std::fprintf(stderr, "\n");
       if (acc.count() > 0) rows.emplace_back(set.name.empty() ? fs::path(input).filename().string() : set.name, acc.result());
     }
     std::printf("wrote %lld prediction(s) to %s (%.1f images/s%s)\n", (long long)total, output.c_str(),

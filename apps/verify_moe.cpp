@@ -18,6 +18,7 @@
 #include "models/model_factory.h"
 #include "models/moe_verification.h"
 #include "models/training/datasets.h"
+#include "models/training/progress_bar.h"
 
 using namespace cuttle;
 
@@ -91,10 +92,7 @@ int main(int argc, char** argv) {
     opts.device = device;
     opts.thresholds = th;
     if (!quiet)
-      opts.progress = [](int64_t done, int64_t total) {
-        std::fprintf(stderr, "\rverify_moe: %lld/%lld images", (long long)done, (long long)total);
-        if (done == total) std::fprintf(stderr, "\n");
-      };
+      opts.progress = models::progress_callback("verify_moe");
     const models::MoEVerificationReport report = models::verify_moe_on_dataset(*model, *dataset, opts);
     std::printf("\n%s", models::format_moe_verification(report).c_str());
     if (!json_path.empty()) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 
 namespace cuttle::models {
 
@@ -52,6 +53,19 @@ void ProgressBar::draw(int64_t done, const std::string& fields, bool final_line)
                  100 * frac, timing.c_str(), fields.c_str());
   }
   std::fflush(out_);
+}
+
+std::function<void(int64_t, int64_t)> progress_callback(std::string label, std::string unit, FILE* out) {
+  auto bar = std::make_shared<std::unique_ptr<ProgressBar>>();
+  return [bar, label = std::move(label), unit = std::move(unit), out](int64_t done, int64_t total) {
+    if (!*bar) *bar = std::make_unique<ProgressBar>(label, total, out);
+    if (done >= total) {
+      (*bar)->finish(unit);
+      bar->reset();  // a later pass over another set starts a new bar
+    } else {
+      (*bar)->update(done, unit);
+    }
+  };
 }
 
 }  // namespace cuttle::models

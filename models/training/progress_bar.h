@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 namespace cuttle::models {
@@ -26,5 +27,11 @@ class ProgressBar {
   bool tty_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
+
+// A (done, total) progress callback, as the apps hand to the library's long loops, drawing a ProgressBar
+// labelled `label` on `out` (made on the first call, which brings the total) and finishing its line once
+// done reaches the total. Calls must not overlap (the callers serialise them).
+std::function<void(int64_t, int64_t)> progress_callback(std::string label, std::string unit = "images",
+                                                        FILE* out = stderr);
 
 }  // namespace cuttle::models
