@@ -1,10 +1,14 @@
 // Defines parallel_for: splits a range over the OpenMP threads in fixed, contiguous chunks, so every
 // output element is written by exactly one thread and results do not depend on the thread count.
+// An exception thrown by the body reaches the caller (that of the lowest failing chunk, so the same
+// input gives the same message); one escaping an OpenMP region would end the program.
 #pragma once
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <exception>
+#include <mutex>
 
 namespace cuttle::engine {
 
@@ -24,12 +28,24 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const Fn& fn) {
     fn(begin, end);
     return;
   }
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  int64_t error_chunk = chunks;
 #pragma omp parallel for num_threads((int)chunks) schedule(static, 1)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t b = begin + n * c / chunks;
     const int64_t e = begin + n * (c + 1) / chunks;
-    fn(b, e);
+    try {
+      fn(b, e);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (c < error_chunk) {
+        error_chunk = c;
+        error = std::current_exception();
+      }
+    }
   }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace cuttle::engine
