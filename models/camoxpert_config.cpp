@@ -3,8 +3,10 @@
 #include "models/camoxpert_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
+#include <type_traits>
 
 #include "engine/error.h"
 #include "layers/experts/registry.h"
@@ -21,6 +23,41 @@ const std::vector<std::string>& default_cod_experts() {
 
 namespace {
 
+template <typename T>
+struct is_vector : std::false_type {};
+template <typename T>
+struct is_vector<std::vector<T>> : std::true_type {};
+
+// Why `v` is no value of type T, or empty when it is one. Stricter than json::get, which truncates
+// 8.5 to an integer 8 and wraps -5 into an unsigned seed.
+template <typename T>
+std::string type_problem(const json& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v.is_boolean() ? "" : "expected true or false, got " + v.dump();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number()) return "expected an integer, got " + v.dump();
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e18) return "expected an integer, got " + v.dump();
+      if (std::is_unsigned_v<T> && d < 0) return "expected a non-negative integer, got " + v.dump();
+    } else if (std::is_unsigned_v<T> && v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0) {
+      return "expected a non-negative integer, got " + v.dump();
+    }
+    return "";
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return v.is_number() ? "" : "expected a number, got " + v.dump();
+  } else if constexpr (is_vector<T>::value) {
+    if (!v.is_array()) return "expected an array, got " + v.dump();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string p = type_problem<typename T::value_type>(v[i]);
+      if (!p.empty()) return "element " + std::to_string(i) + ": " + p;
+    }
+    return "";
+  } else {
+    return "";  // strings: json::get is strict itself
+  }
+}
+
 // Reads the fields of one JSON object; finish() throws for keys nobody asked for.
 class ObjectReader {
  public:
@@ -33,6 +70,8 @@ class ObjectReader {
     seen_.insert(key);
     auto it = j_.find(key);
     if (it == j_.end()) return;  // keep the default
+    const std::string problem = type_problem<T>(*it);
+    CUTTLE_CHECK(problem.empty(), source_, ": field '", full(key), "' has the wrong type (", problem, ")");
     try {
       out = it->template get<T>();
     } catch (const json::exception& e) {
@@ -80,10 +119,22 @@ void CamoXpertConfig::validate(const std::string& source) const {
   for (int64_t r : moe.sr_ratios) CUTTLE_CHECK(r >= 1, source, ": moe.sr_ratios must be >= 1, got ", r);
   CUTTLE_CHECK(head_width >= 4 && head_width % 4 == 0, source, ": head_width = ", head_width,
                " must be a positive multiple of 4");
-  CUTTLE_CHECK(image_size > 0 && image_size % 32 == 0, source, ": image_size = ", image_size,
-               " must be a positive multiple of 32");
+  // At 64 the deepest feature map is 2x2, the least BatchNorm's batch statistics need at batch 1.
+  CUTTLE_CHECK(image_size >= 64 && image_size % 32 == 0, source, ": image_size = ", image_size,
+               " must be a multiple of 32, at least 64");
   CUTTLE_CHECK(train.lr > 0 && train.batch > 0 && (train.steps > 0 || train.epochs > 0), source,
                ": train needs lr > 0, batch > 0 and steps or epochs > 0");
+  CUTTLE_CHECK(train.steps >= 0 && train.epochs >= 0, source, ": train.steps and train.epochs must be >= 0");
+  CUTTLE_CHECK(train.min_lr >= 0 && train.min_lr <= train.lr, source, ": train.min_lr = ", train.min_lr,
+               " must lie in [0, train.lr = ", train.lr, "]");
+  CUTTLE_CHECK(train.beta1 >= 0 && train.beta1 < 1 && train.beta2 >= 0 && train.beta2 < 1, source,
+               ": train.beta1 and train.beta2 must lie in [0, 1), got ", train.beta1, " and ", train.beta2);
+  CUTTLE_CHECK(train.warmup_steps >= 0 && train.warmup_epochs >= 0 && train.freeze_backbone_epochs >= 0, source,
+               ": train.warmup_steps, warmup_epochs and freeze_backbone_epochs must be >= 0");
+  CUTTLE_CHECK(train.val_size >= 1, source, ": train.val_size must be at least 1, got ", train.val_size);
+  for (double w : {loss.final_map, loss.refine, loss.p0, loss.fg, loss.search, loss.deep, loss.uncertainty, loss.moe_aux})
+    CUTTLE_CHECK(w >= 0, source, ": the loss weights must be >= 0, got ", w);
+  CUTTLE_CHECK(moe.aux_coef_min >= 0 && moe.aux_coef_max >= 0, source, ": moe.aux_coef_min and aux_coef_max must be >= 0");
   CUTTLE_CHECK(train.router_lr_scale >= 0 && train.clip >= 0 && train.weight_decay >= 0, source,
                ": train.router_lr_scale, clip and weight_decay must be >= 0");
   CUTTLE_CHECK(train.ema_decay > 0 && train.ema_decay < 1, source, ": train.ema_decay must lie in (0, 1)");
@@ -93,8 +144,8 @@ void CamoXpertConfig::validate(const std::string& source) const {
                source, ": train.synthetic_cue must be [min, max] with 0 <= min <= max <= 1");
   CUTTLE_CHECK(train.precise_bn_batches >= 0, source, ": train.precise_bn_batches must be >= 0");
   CUTTLE_CHECK(train.accumulate >= 1, source, ": train.accumulate must be at least 1");
-  CUTTLE_CHECK(train.low_res_size >= 0 && train.low_res_size % 32 == 0, source, ": train.low_res_size = ",
-               train.low_res_size, " must be 0 (off) or a positive multiple of 32");
+  CUTTLE_CHECK(train.low_res_size == 0 || (train.low_res_size >= 64 && train.low_res_size % 32 == 0), source,
+               ": train.low_res_size = ", train.low_res_size, " must be 0 (off) or a multiple of 32, at least 64");
   CUTTLE_CHECK(train.low_res_steps >= 0, source, ": train.low_res_steps must be >= 0");
 }
 

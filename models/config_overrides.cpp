@@ -31,6 +31,7 @@ void apply_config_override(nlohmann::json& config, const std::string& assignment
   } catch (const nlohmann::json::exception&) {
     value = text;  // a bare word such as small_cnn
   }
+  CUTTLE_CHECK(config.is_object(), "config override '", assignment, "': the config is not a JSON object");
   nlohmann::json* node = &config;
   size_t start = 0;
   while (true) {
@@ -57,7 +58,14 @@ CamoXpertConfig load_config(const std::string& path, const std::vector<std::stri
   } catch (const nlohmann::json::exception& e) {
     CUTTLE_FAIL("config '", path, "' is not valid JSON: ", e.what());
   }
-  for (const std::string& o : overrides) apply_config_override(j, o);
+  CUTTLE_CHECK(j.is_object(), "config '", path, "' must be a JSON object, got ", j.type_name());
+  for (const std::string& o : overrides) {
+    try {
+      apply_config_override(j, o);
+    } catch (const Error& e) {
+      throw Error("config '" + path + "': " + e.what());
+    }
+  }
   const std::string source = overrides.empty() ? path : path + " (with overrides)";
   CamoXpertConfig c = parse_camoxpert_config(j, source);
   c.validate(source);
