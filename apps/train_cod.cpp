@@ -113,9 +113,12 @@ int main(int argc, char** argv) {
     const engine::Device device = engine::parse_device(device_name);
     if (!resume.empty() && !test_roots.empty() && data_roots.empty()) {
       // A finished run: evaluate only, when it has nothing left to train.
-      const nlohmann::json meta = models::read_checkpoint_meta(models::resolve_checkpoint(resume + "/checkpoint_last"));
-      const models::CamoXpertConfig c = models::parse_camoxpert_config(meta.at("config"), resume);
-      const int64_t done = meta.at("step");
+      const std::string ckpt = models::resume_checkpoint(resume);
+      const nlohmann::json meta = models::read_checkpoint_meta(ckpt);
+      const models::CamoXpertConfig c = models::parse_camoxpert_config(models::checkpoint_field(meta, ckpt, "config"), ckpt);
+      const nlohmann::json& step = models::checkpoint_field(meta, ckpt, "step");
+      CUTTLE_CHECK(step.is_number_integer(), "checkpoint '", ckpt, "': its step is ", step.dump(), ", not an integer");
+      const int64_t done = step.get<int64_t>();
       if (c.train.steps > 0 && done >= c.train.steps) {
         evaluate_test_sets(resume, test_roots, device);
         return 0;
@@ -124,8 +127,9 @@ int main(int argc, char** argv) {
     models::TrainerOptions opts;
     if (!resume.empty()) {
       // The run's own config (with its overrides) is what continues.
-      const std::string ckpt = models::resolve_checkpoint(resume + "/checkpoint_last");
-      opts.config = models::parse_camoxpert_config(models::read_checkpoint_meta(ckpt).at("config"), ckpt);
+      const std::string ckpt = models::resume_checkpoint(resume);
+      opts.config = models::parse_camoxpert_config(
+          models::checkpoint_field(models::read_checkpoint_meta(ckpt), ckpt, "config"), ckpt);
       CUTTLE_CHECK(overrides.empty() && epochs == 0 && steps == 0 && batch == 0 && image_size == 0 && lr == 0,
                    "--resume continues a run with its own config; drop the config options (or start a new run)");
     } else {

@@ -100,9 +100,31 @@ std::string resolve_checkpoint(const std::string& path) {
     if (is_checkpoint_dir(c)) return c;
     if (is_checkpoint_dir(previous_of(c))) return previous_of(c);
   }
-  CUTTLE_FAIL("checkpoint '", path, "': ", fs::exists(path) ? "holds" : "does not exist; expected",
-              " no checkpoint (a directory with ", kModelFile, " and ", kMetaFile,
-              ", a run directory with checkpoint_best/ or checkpoint_last/, or a .safetensors file)");
+  CUTTLE_FAIL("checkpoint '", path, "': ", fs::exists(path) ? "holds no checkpoint" : "does not exist",
+              "; expected a directory with ", kModelFile, " and ", kMetaFile,
+              ", a run directory with checkpoint_best/ or checkpoint_last/, or a .safetensors file");
+}
+
+std::string resume_checkpoint(const std::string& run_dir) {
+  CUTTLE_CHECK(!run_dir.empty(), "resume: empty run directory");
+  CUTTLE_CHECK(fs::is_directory(run_dir), "cannot resume '", run_dir, "': ",
+               fs::exists(run_dir) ? "not a directory" : "no such directory", "; expected a run directory of train_cod");
+  const std::string last = (fs::path(run_dir) / "checkpoint_last").string();
+  if (is_checkpoint_dir(last)) return last;
+  if (is_checkpoint_dir(previous_of(last))) return previous_of(last);  // a swap was interrupted
+  const bool best = is_checkpoint_dir((fs::path(run_dir) / "checkpoint_best").string());
+  CUTTLE_FAIL("cannot resume '", run_dir, "': ",
+              fs::exists(last) ? "its checkpoint_last/ lacks " + std::string(kModelFile) + " or " + kMetaFile
+                               : std::string("it has no checkpoint_last/"),
+              best ? " (its checkpoint_best/ holds weights for infer_cod, but a run resumes from checkpoint_last/)"
+                   : " (not a train_cod run directory, or the run stopped before its first checkpoint)");
+}
+
+const nlohmann::json& checkpoint_field(const nlohmann::json& meta, const std::string& checkpoint, const char* key) {
+  auto it = meta.find(key);
+  CUTTLE_CHECK(it != meta.end() && !it->is_null(), "checkpoint '", checkpoint, "': ", kMetaFile, " has no '", key,
+               "' (damaged, or not written by train_cod)");
+  return *it;
 }
 
 nlohmann::json read_checkpoint_meta(const std::string& checkpoint) {
@@ -110,14 +132,18 @@ nlohmann::json read_checkpoint_meta(const std::string& checkpoint) {
   const std::string file = (fs::path(checkpoint) / kMetaFile).string();
   std::ifstream in(file);
   CUTTLE_CHECK(in, "checkpoint: cannot open '", file, "'");
+  nlohmann::json j;
   try {
-    nlohmann::json j = nlohmann::json::parse(in);
-    CUTTLE_CHECK(j.value("format", "") == kCheckpointFormat, "'", file, "': format '", j.value("format", ""),
-                 "', expected '", kCheckpointFormat, "'");
-    return j;
+    j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
     CUTTLE_FAIL("'", file, "' is not valid JSON: ", e.what());
   }
+  CUTTLE_CHECK(j.is_object(), "'", file, "' must be a JSON object, got ", j.type_name());
+  const auto format = j.find("format");
+  CUTTLE_CHECK(format != j.end() && format->is_string() && format->get<std::string>() == kCheckpointFormat, "'", file,
+               "': format ", format == j.end() ? std::string("missing") : format->dump(), ", expected \"",
+               kCheckpointFormat, "\"");
+  return j;
 }
 
 void load_checkpoint_model(const std::string& checkpoint, layers::Module& model) {

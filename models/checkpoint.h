@@ -28,9 +28,15 @@ void save_checkpoint(const std::string& dir, const layers::Module& model, const 
 // crash interrupted a swap, the surviving previous copy is used. Throws saying what was looked for.
 std::string resolve_checkpoint(const std::string& path);
 
+// The checkpoint a run directory resumes from: its checkpoint_last (or the copy an interrupted swap
+// left). Throws saying what is wrong: no such directory, no checkpoint_last, an incomplete one.
+std::string resume_checkpoint(const std::string& run_dir);
+
 bool is_checkpoint_dir(const std::string& dir);
 // checkpoint.json; an empty object for a bare .safetensors file.
 nlohmann::json read_checkpoint_meta(const std::string& checkpoint);
+// meta[key]; throws naming the checkpoint when checkpoint.json lacks it.
+const nlohmann::json& checkpoint_field(const nlohmann::json& meta, const std::string& checkpoint, const char* key);
 
 // Strict load of the weights into `model`. A checkpoint of another architecture fails with the
 // first mismatched names and shapes and the config name the checkpoint was written with.

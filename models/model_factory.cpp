@@ -67,8 +67,9 @@ TrainedModel load_trained_model(const std::string& checkpoint_or_run, engine::De
   t.checkpoint = resolve_checkpoint(checkpoint_or_run);
   t.meta = read_checkpoint_meta(t.checkpoint);
   if (!config_path.empty()) t.config = load_camoxpert_config(config_path);
-  else if (t.meta.contains("config")) t.config = parse_camoxpert_config(t.meta["config"], t.checkpoint);
-  else CUTTLE_FAIL("checkpoint '", t.checkpoint, "' is a bare weights file: pass its config (--config)");
+  else if (std::filesystem::is_regular_file(t.checkpoint))
+    CUTTLE_FAIL("checkpoint '", t.checkpoint, "' is a bare weights file: pass its config (--config)");
+  else t.config = parse_camoxpert_config(checkpoint_field(t.meta, t.checkpoint, "config"), t.checkpoint);
   CamoXpertConfig arch = t.config;
   arch.backbone.weights.clear();  // the checkpoint holds the trained backbone
   engine::Generator gen(0);

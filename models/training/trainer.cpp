@@ -51,6 +51,23 @@ nlohmann::json metrics_json(const data::metrics::DatasetMetrics& m) {
           {"max_fm", m.max_fm}, {"dice", m.bin_dice}, {"images", m.images}};
 }
 
+data::metrics::DatasetMetrics metrics_from_json(const nlohmann::json& j) {
+  data::metrics::DatasetMetrics m;
+  m.sm = j.at("sm");
+  m.mean_em = j.at("mean_em");
+  m.wfm = j.at("wfm");
+  m.mae = j.at("mae");
+  m.bin_iou = j.at("iou");
+  m.adp_em = j.at("adp_em");
+  m.max_em = j.at("max_em");
+  m.adp_fm = j.at("adp_fm");
+  m.mean_fm = j.at("mean_fm");
+  m.max_fm = j.at("max_fm");
+  m.bin_dice = j.at("dice");
+  m.images = j.at("images");
+  return m;
+}
+
 std::string metrics_line(const data::metrics::DatasetMetrics& m) {
   return "S " + fmt("%.4f", m.sm) + "  meanE " + fmt("%.4f", m.mean_em) + "  wF " + fmt("%.4f", m.wfm) + "  MAE " +
          fmt("%.4f", m.mae) + "  IoU " + fmt("%.4f", m.bin_iou);
@@ -174,12 +191,39 @@ struct Trainer::State {
       CUTTLE_CHECK(!fs::exists(fs::path(run_dir) / "checkpoint_last"), "run directory '", run_dir,
                    "' already holds a run; continue it with --resume ", run_dir, " or choose another --out");
       engine::write_file_atomic((fs::path(run_dir) / "config.json").string(), to_json(cfg).dump(2) + "\n");
+      write_run_json();
     }
-    nlohmann::json run = {{"config", cfg.name}, {"provenance", engine::provenance(opts.device)},
-                          {"seed", cfg.train.seed}, {"deterministic", opts.deterministic},
-                          {"command_line", opts.command_line}, {"data", opts.data}, {"val", opts.val},
-                          {"device", opts.device.str()}, {"resumed", !opts.resume.empty()}};
-    engine::write_file_atomic((fs::path(run_dir) / "run.json").string(), run.dump(2) + "\n");
+    // A resumed run writes run.json once its checkpoint has loaded (write_run_json), so a failed
+    // resume leaves the run as it was.
+  }
+
+  // run.json: the run's provenance. A resume keeps the original and appends itself under "resumes".
+  void write_run_json() {
+    nlohmann::json entry = {{"provenance", engine::provenance(opts.device)}, {"deterministic", opts.deterministic},
+                            {"command_line", opts.command_line}, {"data", opts.data}, {"val", opts.val},
+                            {"device", opts.device.str()}};
+    const std::string path = (fs::path(run_dir) / "run.json").string();
+    nlohmann::json run;
+    if (!opts.resume.empty()) {
+      std::ifstream in(path);
+      try {
+        if (in) run = nlohmann::json::parse(in);
+      } catch (const nlohmann::json::exception&) {
+        run = nullptr;  // a damaged run.json: start it afresh rather than fail the resume
+      }
+    }
+    if (run.is_object()) {
+      entry["step"] = step;
+      run["resumed"] = true;
+      if (!run.contains("resumes") || !run["resumes"].is_array()) run["resumes"] = nlohmann::json::array();
+      run["resumes"].push_back(entry);
+    } else {
+      run = entry;
+      run["config"] = cfg.name;
+      run["seed"] = cfg.train.seed;
+      run["resumed"] = !opts.resume.empty();
+    }
+    engine::write_file_atomic(path, run.dump(2) + "\n");
   }
 
   // ---- checkpoints ----
@@ -196,16 +240,26 @@ struct Trainer::State {
   }
 
   void resume() {
-    const std::string ckpt = resolve_checkpoint((fs::path(run_dir) / "checkpoint_last").string());
+    const std::string ckpt = resume_checkpoint(run_dir);
     const nlohmann::json meta = read_checkpoint_meta(ckpt);
+    // Every field is read before anything changes, so a damaged checkpoint.json fails cleanly.
+    uint64_t rng_seed = 0, rng_offset = 0;
+    try {
+      step = checkpoint_field(meta, ckpt, "step").get<int64_t>();
+      epoch = checkpoint_field(meta, ckpt, "epoch").get<int64_t>();
+      step_in_epoch = checkpoint_field(meta, ckpt, "step_in_epoch").get<int64_t>();
+      best_sm = checkpoint_field(meta, ckpt, "best_sm").get<double>();
+      const nlohmann::json& rng = checkpoint_field(meta, ckpt, "rng");
+      rng_seed = rng.at("default_seed").get<uint64_t>();
+      rng_offset = rng.at("default_offset").get<uint64_t>();
+      if (meta.contains("metrics")) last_metrics = metrics_from_json(meta["metrics"]);
+    } catch (const nlohmann::json::exception& e) {
+      CUTTLE_FAIL("checkpoint '", ckpt, "': checkpoint.json is damaged: ", e.what());
+    }
     load_checkpoint_model(ckpt, *model);
     load_checkpoint_optimizer(ckpt, *optimizer);
     if (ema) load_checkpoint_ema(ckpt, *ema);
-    step = meta.at("step");
-    epoch = meta.at("epoch");
-    step_in_epoch = meta.at("step_in_epoch");
-    best_sm = meta.at("best_sm");
-    engine::default_generator().set_state(meta["rng"]["default_seed"], meta["rng"]["default_offset"]);
+    engine::default_generator().set_state(rng_seed, rng_offset);
     log.open((fs::path(run_dir) / "log.jsonl").string(), step);
     for (nlohmann::json& e : RunLog::read((fs::path(run_dir) / "log.jsonl").string())) history.push_back(e);
     for (const nlohmann::json& e : history)
@@ -412,6 +466,17 @@ TrainResult Trainer::run() {
 
   if (!s.opts.resume.empty()) {
     s.resume();
+    s.result.run_dir = s.run_dir;
+    if (s.step >= s.total_steps) {
+      // Nothing left to train: the run's metrics, report and run.json stay as they are.
+      s.say("finished   the run already ended at step " + std::to_string(s.step) + " of " +
+            std::to_string(s.total_steps) + "; nothing to train");
+      s.result.final_metrics = s.last_metrics;
+      s.result.best_sm = s.best_sm;
+      s.result.steps = s.step;
+      return s.result;
+    }
+    s.write_run_json();
   } else {
     s.log.open((fs::path(s.run_dir) / "log.jsonl").string());
     s.untrained_metrics = s.validate("untrained");
