@@ -11,6 +11,7 @@
 
 #include "apps/branch_streams_option.h"
 #include "apps/shipped_config.h"
+#include "data/datasets/layout.h"
 #include "data/eval_folder.h"
 #include "engine/error.h"
 #include "engine/parallel.h"
@@ -65,6 +66,16 @@ void evaluate_test_sets(const std::string& run_dir, const std::vector<std::strin
 
 int main(int argc, char** argv) {
   CLI::App app{"train_cod: train a CamoXpert camouflaged-object-detection model"};
+  // CLI11's own range checks print the type's whole range; these say what is wrong.
+  const CLI::Validator not_negative(
+      [](std::string& v) { return v.rfind('-', 0) == 0 ? "must not be negative (0 = the config's), got " + v : ""; }, "");
+  const CLI::Validator at_least_one(
+      [](std::string& v) {
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        return end != v.c_str() && x >= 1 ? std::string() : "must be at least 1, got " + v;
+      },
+      "");
   std::string config = "camoxpert-tiny", device_name = "auto", out, resume;
   std::vector<std::string> data_roots, val_roots, test_roots, overrides;
   int64_t epochs = 0, batch = 0, image_size = 0, steps = 0;
@@ -81,12 +92,20 @@ int main(int argc, char** argv) {
   app.add_option("--test", test_roots, "test root(s): after training, evaluate the best checkpoint on every test set "
                                        "and print the table (with --resume of a finished run: evaluate only)");
   app.add_option("--epochs", epochs, "epochs (overrides the config's train.steps and train.epochs; 0 = config)")
-      ->capture_default_str();
-  app.add_option("--steps", steps, "optimizer steps (overrides train.steps; 0 = config)")->capture_default_str();
-  app.add_option("--batch-size", batch, "images per batch (0 = config's train.batch)")->capture_default_str();
-  app.add_option("--image-size", image_size, "square input side, a multiple of 32 (0 = config's image_size)")
-      ->capture_default_str();
-  app.add_option("--lr", lr, "peak learning rate (0 = config's train.lr)")->capture_default_str();
+      ->capture_default_str()
+      ->check(not_negative);
+  app.add_option("--steps", steps, "optimizer steps (overrides train.steps; 0 = config)")
+      ->capture_default_str()
+      ->check(not_negative);
+  app.add_option("--batch-size", batch, "images per batch (0 = config's train.batch)")
+      ->capture_default_str()
+      ->check(not_negative);
+  app.add_option("--image-size", image_size, "square input side, a multiple of 32, at least 64 (0 = config's image_size)")
+      ->capture_default_str()
+      ->check(not_negative);
+  app.add_option("--lr", lr, "peak learning rate (0 = config's train.lr)")
+      ->capture_default_str()
+      ->check(not_negative);
   app.add_option("--device", device_name, "cpu, cuda, cuda:N or auto (CUDA when present)")->capture_default_str();
   app.add_option("--seed", seed, "seed of initialisation, data order, augmentation and synthetic scenes "
                                  "(-1 = config's train.seed)")
@@ -102,8 +121,10 @@ int main(int argc, char** argv) {
                                                          "PVTv2) loaded before training")
       ->capture_default_str();
   app.add_option("--set", overrides, "override any config field: --set train.ema=true --set moe.top_k=1");
-  app.add_option("--workers", workers, "data loader threads")->capture_default_str();
-  app.add_option("--threads", threads, "CPU compute threads (0 = OpenMP default)")->capture_default_str();
+  app.add_option("--workers", workers, "data loader threads")->capture_default_str()->check(at_least_one);
+  app.add_option("--threads", threads, "CPU compute threads (0 = OpenMP default)")
+      ->capture_default_str()
+      ->check(not_negative);
   apps::add_branch_streams_option(app);
   app.add_flag("--quiet", quiet, "no progress bars or tables")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -111,6 +132,8 @@ int main(int argc, char** argv) {
 
   try {
     const engine::Device device = engine::parse_device(device_name);
+    // The test roots are only read after training: a typo there must not cost the whole run.
+    for (const std::string& root : test_roots) data::scan_layout(root, {"test"});
     if (!resume.empty() && !test_roots.empty() && data_roots.empty()) {
       // A finished run: evaluate only, when it has nothing left to train.
       const std::string ckpt = models::resume_checkpoint(resume);
