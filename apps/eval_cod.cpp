@@ -8,6 +8,7 @@
 #include <string>
 
 #include "data/eval_folder.h"
+#include "engine/io/atomic_file.h"
 #include "engine/parallel.h"
 #include "models/training/progress_bar.h"
 
@@ -55,16 +56,11 @@ int main(int argc, char** argv) {
         }
         j["per_image"] = imgs;
       }
-      std::ofstream out(json_path);
-      out << j.dump(2) << "\n";
-      if (!out.good()) {
-        std::fprintf(stderr, "eval_cod: cannot write %s\n", json_path.c_str());
-        return 1;
-      }
+      engine::write_file_atomic(json_path, j.dump(2) + "\n");
       std::printf("wrote %s\n", json_path.c_str());
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "eval_cod: %s\n", e.what());
+    std::fprintf(stderr, "eval_cod: error: %s\n", e.what());
     return 1;
   }
   return 0;

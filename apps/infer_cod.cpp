@@ -17,6 +17,7 @@
 #include "data/image_io.h"
 #include "data/metrics/image_metrics.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/parallel.h"
 #include "engine/system_info.h"
 #include "models/inference.h"
@@ -88,6 +89,13 @@ std::string latest_run(const std::string& runs_dir) {
       if (best.empty() || t > best_time) best = e.path().string(), best_time = t;
     }
   return best;
+}
+
+void make_output_folder(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  CUTTLE_CHECK(!ec && fs::is_directory(dir), "cannot create the output folder '", dir.string(), "': ",
+               ec ? ec.message() : "a file of that name is in the way");
 }
 
 data::Image overlay(const Tensor& image, const data::Image& prob) {
@@ -166,9 +174,9 @@ int main(int argc, char** argv) {
     double seconds = 0;
     for (const InputSet& set : sets) {
       const fs::path dir = set.name.empty() ? fs::path(output) : fs::path(output) / set.name;
-      fs::create_directories(dir);
-      if (binary) fs::create_directories(dir / "binary");
-      if (with_overlay) fs::create_directories(dir / "overlay");
+      make_output_folder(dir);
+      if (binary) make_output_folder(dir / "binary");
+      if (with_overlay) make_output_folder(dir / "overlay");
       data::metrics::MetricsAccumulator acc;
       const int64_t n = (int64_t)set.images.size();
       const auto progress = models::progress_callback(set.name.empty() ? "infer" : set.name);
@@ -216,7 +224,7 @@ int main(int argc, char** argv) {
     }
     if (!rows.empty()) {
       std::printf("\n%s", data::format_dataset_rows(rows).c_str());
-      std::ofstream(fs::path(output) / "metrics.json") << data::dataset_rows_json(rows).dump(2) << "\n";
+      engine::write_file_atomic((fs::path(output) / "metrics.json").string(), data::dataset_rows_json(rows).dump(2) + "\n");
       std::printf("metrics written to %s\n", (fs::path(output) / "metrics.json").string().c_str());
     }
     return 0;

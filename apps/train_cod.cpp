@@ -14,6 +14,7 @@
 #include "data/datasets/layout.h"
 #include "data/eval_folder.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
 #include "engine/system_info.h"
@@ -59,7 +60,7 @@ void evaluate_test_sets(const std::string& run_dir, const std::vector<std::strin
     rows.emplace_back(set->name(), models::evaluate_model(*model, *set, io).metrics);
   }
   std::printf("\n%s", data::format_dataset_rows(rows).c_str());
-  std::ofstream(fs::path(run_dir) / "test_metrics.json") << data::dataset_rows_json(rows).dump(2) << "\n";
+  engine::write_file_atomic((fs::path(run_dir) / "test_metrics.json").string(), data::dataset_rows_json(rows).dump(2) + "\n");
 }
 
 }  // namespace

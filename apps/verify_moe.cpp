@@ -11,6 +11,7 @@
 
 #include "data/synthetic_dataset.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/parallel.h"
 #include "engine/system_info.h"
 #include "layers/ema.h"
@@ -96,8 +97,7 @@ int main(int argc, char** argv) {
     const models::MoEVerificationReport report = models::verify_moe_on_dataset(*model, *dataset, opts);
     std::printf("\n%s", models::format_moe_verification(report).c_str());
     if (!json_path.empty()) {
-      std::ofstream f(json_path);
-      CUTTLE_CHECK(f << report.to_json().dump(2) << "\n", "cannot write ", json_path);
+      engine::write_file_atomic(json_path, report.to_json().dump(2) + "\n");
     }
     return report.passed() ? 0 : 2;
   } catch (const std::exception& e) {
