@@ -65,7 +65,8 @@ FolderDataset::FolderDataset(const std::vector<std::string>& roots, const Folder
     }
   if (!problems.empty() && opts.on_problem == ProblemPolicy::fail) {
     std::ostringstream os;
-    os << problems.size() << " problem(s) in the dataset (choose 'skip' to leave these pairs out):";
+    // The programs offer no skip policy: say what the user can do.
+    os << problems.size() << " problem(s) in the dataset; fix or remove these files:";
     for (size_t i = 0; i < problems.size() && i < 50; ++i) os << "\n  " << problems[i];
     if (problems.size() > 50) os << "\n  ... and " << problems.size() - 50 << " more";
     CUTTLE_FAIL(os.str());
