@@ -51,7 +51,10 @@ std::vector<InputSet> collect_inputs(const std::string& path, const std::string&
   }
   std::vector<data::ScannedSet> sets;
   try {
-    sets = data::scan_layout(path, {split});
+    data::ScanOptions scan;
+    scan.split = split;
+    scan.masks_optional = true;  // unlabelled images are segmented too; metrics cover those with masks
+    sets = data::scan_layout(path, scan);
   } catch (const Error&) {
     // Not a dataset layout: a plain folder of images.
   }
@@ -201,7 +204,7 @@ int main(int argc, char** argv) {
             data::write_png((dir / "binary" / (stem + ".png")).string(), mask);
           }
           if (with_overlay) data::write_png((dir / "overlay" / (stem + ".png")).string(), overlay(images[(size_t)i], map));
-          if (!set.masks.empty()) {
+          if (!set.masks.empty() && !set.masks[(size_t)(first + i)].empty()) {
             const data::Image gt = data::read_image(set.masks[(size_t)(first + i)], data::ColorMode::grey);
             CUTTLE_CHECK(gt.height == map.height && gt.width == map.width, "mask '", set.masks[(size_t)(first + i)], "' is ",
                          gt.width, "x", gt.height, " but its image '", path, "' is ", map.width, "x", map.height);
@@ -211,6 +214,9 @@ int main(int argc, char** argv) {
         total += count;
         progress(first + count, n);
       }
+      if (acc.count() > 0 && acc.count() < n)
+        std::fprintf(stderr, "note: %s: metrics over the %lld of %lld images that have a mask\n",
+                     set.name.empty() ? input.c_str() : set.name.c_str(), (long long)acc.count(), (long long)n);
       if (acc.count() > 0) rows.emplace_back(set.name.empty() ? fs::path(input).filename().string() : set.name, acc.result());
     }
     std::printf("wrote %lld prediction(s) to %s (%.1f images/s%s)\n", (long long)total, output.c_str(),

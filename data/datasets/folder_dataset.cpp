@@ -43,6 +43,7 @@ Sample read_pair(const PairPath& p) {
 
 FolderDataset::FolderDataset(const std::vector<std::string>& roots, const FolderDatasetOptions& opts) {
   CUTTLE_CHECK(!roots.empty(), "FolderDataset: no dataset root given");
+  CUTTLE_CHECK(!opts.scan.masks_optional, "FolderDataset: every sample needs its mask (masks_optional is for inference)");
   std::vector<std::string> problems;
   for (const std::string& root : roots)
     for (ScannedSet& s : scan_layout(root, opts.scan)) {

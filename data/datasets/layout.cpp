@@ -37,11 +37,14 @@ std::map<std::string, std::vector<std::string>> list_by_stem(const fs::path& dir
 
 // `shared_masks`: the mask folder also serves other splits, so masks without an image are expected.
 ScannedSet match(const std::string& name, Layout layout, const fs::path& images, const fs::path& masks,
-                 bool camouflaged_only, bool shared_masks = false) {
-  ScannedSet s{name, layout, images.string(), masks.string(), {}, 0, 0, {}};
+                 const ScanOptions& opts, bool shared_masks = false) {
+  const bool camouflaged_only = layout == Layout::cod10k && opts.cod10k_camouflaged_only;
+  const bool have_masks = is_dir(masks);
+  ScannedSet s{name, layout, images.string(), have_masks ? masks.string() : "", {}, 0, 0, {}};
   CUTTLE_CHECK(is_dir(images), name, ": image folder '", images.string(), "' does not exist");
-  CUTTLE_CHECK(is_dir(masks), name, ": mask folder '", masks.string(), "' does not exist");
-  auto imgs = list_by_stem(images), msks = list_by_stem(masks);
+  CUTTLE_CHECK(have_masks || opts.masks_optional, name, ": mask folder '", masks.string(), "' does not exist");
+  auto imgs = list_by_stem(images);
+  auto msks = have_masks ? list_by_stem(masks) : std::map<std::string, std::vector<std::string>>{};
   auto keep = [&](const std::string& stem) { return !camouflaged_only || stem.rfind("COD10K-CAM-", 0) == 0; };
   for (const auto& [stem, paths] : imgs) {
     if (!keep(stem)) continue;
@@ -52,7 +55,8 @@ ScannedSet match(const std::string& name, Layout layout, const fs::path& images,
     }
     auto m = msks.find(stem);
     if (m == msks.end()) {
-      s.problems.push_back("image without mask: " + paths[0]);
+      if (opts.masks_optional) s.pairs.push_back({stem, paths[0], ""});
+      else s.problems.push_back("image without mask: " + paths[0]);
       continue;
     }
     if (m->second.size() > 1) {
@@ -102,22 +106,21 @@ std::vector<ScannedSet> scan_layout(const std::string& root_str, const ScanOptio
   // COD10K-v3: Train|Test/{Image, GT_Object}
   if (is_dir(root / "Train" / "Image") || is_dir(root / "Test" / "Image")) {
     CUTTLE_CHECK(is_dir(root / Split / "Image"), "COD10K layout at '", root_str, "' has no ", Split, "/Image folder");
-    return {match("COD10K-" + opts.split, Layout::cod10k, root / Split / "Image", root / Split / "GT_Object",
-                  opts.cod10k_camouflaged_only)};
+    return {match("COD10K-" + opts.split, Layout::cod10k, root / Split / "Image", root / Split / "GT_Object", opts)};
   }
   // CAMO: Images/Train|Test + GT/Train|Test, or a single GT folder.
   if (is_dir(root / "Images" / "Train") || is_dir(root / "Images" / "Test")) {
     CUTTLE_CHECK(is_dir(root / "Images" / Split), "CAMO layout at '", root_str, "' has no Images/", Split, " folder");
     const bool per_split = is_dir(root / "GT" / Split);
     return {match("CAMO-" + opts.split, Layout::camo, root / "Images" / Split, per_split ? root / "GT" / Split : root / "GT",
-                  false, !per_split)};
+                  opts, !per_split)};
   }
   // SINet-V2 bundle: TrainValDataset/{Imgs,GT}, TestDataset/<name>/{Imgs,GT}
   if (is_dir(root / "TrainValDataset") || is_dir(root / "TestDataset")) {
     if (train) {
       CUTTLE_CHECK(is_dir(root / "TrainValDataset"), "SINet bundle at '", root_str, "' has no TrainValDataset");
       return {match("SINet/TrainValDataset", Layout::sinet_bundle, root / "TrainValDataset" / "Imgs",
-                    root / "TrainValDataset" / "GT", false)};
+                    root / "TrainValDataset" / "GT", opts)};
     }
     CUTTLE_CHECK(is_dir(root / "TestDataset"), "SINet bundle at '", root_str, "' has no TestDataset");
     std::vector<fs::path> subsets;
@@ -127,17 +130,18 @@ std::vector<ScannedSet> scan_layout(const std::string& root_str, const ScanOptio
     CUTTLE_CHECK(!subsets.empty(), "SINet bundle at '", root_str, "': TestDataset holds no <name>/Imgs folder");
     std::vector<ScannedSet> out;
     for (const fs::path& d : subsets)
-      out.push_back(match("SINet/" + d.filename().string(), Layout::sinet_bundle, d / "Imgs", d / "GT", false));
+      out.push_back(match("SINet/" + d.filename().string(), Layout::sinet_bundle, d / "Imgs", d / "GT", opts));
     return out;
   }
   // NC4K (test only): Imgs + GT, or image + mask. Also any folder pair by these usual names.
   const fs::path images = first_existing(root, {"Imgs", "image", "Image", "images", "Images", "img", "imgs"});
-  const fs::path masks = first_existing(root, {"GT", "mask", "masks", "GT_Object", "gt", "Masks"});
+  fs::path masks = first_existing(root, {"GT", "mask", "masks", "GT_Object", "gt", "Masks"});
+  if (!images.empty() && masks.empty() && opts.masks_optional) masks = root / "GT";  // absent: no metrics
   if (!images.empty() && !masks.empty()) {
     std::string upper = base;
     std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return (char)std::toupper(c); });
     const bool nc4k = upper.find("NC4K") != std::string::npos;
-    return {match(nc4k ? "NC4K" : base, nc4k ? Layout::nc4k : Layout::folder_pair, images, masks, false)};
+    return {match(nc4k ? "NC4K" : base, nc4k ? Layout::nc4k : Layout::folder_pair, images, masks, opts)};
   }
   CUTTLE_FAIL("dataset root '", root_str, "': no known layout (COD10K-v3 Train|Test/Image + GT_Object; CAMO "
               "Images/Train|Test + GT; NC4K Imgs + GT; SINet-V2 TrainValDataset / TestDataset; or an image folder "

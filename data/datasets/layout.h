@@ -11,7 +11,7 @@ enum class Layout { cod10k, camo, nc4k, sinet_bundle, folder_pair };
 const char* layout_name(Layout l);
 
 struct PairPath {
-  std::string stem, image, mask;
+  std::string stem, image, mask;  // mask empty only under ScanOptions::masks_optional
 };
 
 // One scanned image source: a named set of pairs plus what the scan found wrong.
@@ -27,6 +27,9 @@ struct ScannedSet {
 struct ScanOptions {
   std::string split = "train";        // "train" or "test"
   bool cod10k_camouflaged_only = false;  // keep only COD10K-CAM-* images (the usual benchmark subset)
+  // Inference: a missing mask folder or an image without a mask is no problem; such a pair has an
+  // empty `mask`, and a layout is recognised by its image folder alone.
+  bool masks_optional = false;
 };
 
 // Detects the layout of `root` and returns its sets for the split (the SINet bundle's test split has

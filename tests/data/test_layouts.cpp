@@ -108,6 +108,37 @@ TEST_CASE("CAMO NC4K SINet bundle and plain folder layouts") {
   CHECK(both.name() == "CAMO-train+SINet/TrainValDataset");
 }
 
+TEST_CASE("optional masks: image folders alone are layouts and unlabelled images stay as pairs") {
+  TempTree cod("cod10k-unlabelled"), mixed("NC4K-mixed"), bare("bare");
+  cod.image("Test/Image/COD10K-CAM-1-Aquatic-1-BatFish-3.png");
+  mixed.image("Imgs/1.png");
+  mixed.mask("GT/1.png");
+  mixed.image("Imgs/2.png");
+  bare.image("images/a.png");
+  data::ScanOptions opts;
+  opts.split = "test";
+  // Without the option a missing mask folder is an error and an unlabelled image a problem.
+  CHECK_THROWS_WITH_AS(data::scan_layout(cod.root.string(), opts), doctest::Contains("mask folder"), cuttle::Error);
+  CHECK(data::scan_layout(mixed.root.string(), opts)[0].problems.size() == 1);
+  CHECK_THROWS_AS(data::scan_layout(bare.root.string(), opts), cuttle::Error);
+  opts.masks_optional = true;
+  const auto c = data::scan_layout(cod.root.string(), opts);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].layout == data::Layout::cod10k);
+  CHECK(c[0].mask_dir.empty());
+  REQUIRE(c[0].pairs.size() == 1);
+  CHECK(c[0].pairs[0].mask.empty());
+  const auto m = data::scan_layout(mixed.root.string(), opts);
+  CHECK(m[0].layout == data::Layout::nc4k);
+  CHECK(m[0].problems.empty());
+  REQUIRE(m[0].pairs.size() == 2);
+  CHECK(!m[0].pairs[0].mask.empty());
+  CHECK(m[0].pairs[1].mask.empty());
+  const auto b = data::scan_layout(bare.root.string(), opts);
+  CHECK(b[0].layout == data::Layout::folder_pair);
+  CHECK(b[0].pairs.size() == 1);
+}
+
 TEST_CASE("every problem is reported at once and skip leaves the faulty pairs out") {
   TempTree t("problems");
   t.image("Imgs/good.png");
