@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "apps/branch_streams_option.h"
+#include "apps/shipped_config.h"
 #include "data/datasets/layout.h"
 #include "data/eval_folder.h"
 #include "data/image_io.h"
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
                                              "(default: the latest run under runs/)");
   app.add_option("--input", input, "an image, a folder of images or a dataset root")->required();
   app.add_option("--output", output, "output folder")->capture_default_str();
-  app.add_option("--config", config, "config of a bare .safetensors checkpoint (run and checkpoint directories carry theirs)");
+  app.add_option("--config", config, "config (file or shipped name) of a bare .safetensors checkpoint (run and checkpoint directories carry theirs)");
   app.add_option("--split", split, "split of a dataset root: test or train")->capture_default_str();
   app.add_flag("--binary", binary, "also write thresholded masks to OUTPUT/binary/")->capture_default_str();
   app.add_option("--threshold", threshold, "probability threshold of --binary")->capture_default_str();
@@ -158,7 +159,7 @@ int main(int argc, char** argv) {
     CUTTLE_CHECK(threshold > 0 && threshold < 1, "--threshold must lie in (0, 1)");
     CUTTLE_CHECK(routing_out.empty() || !tta, "--routing-out records one forward per image: drop --tta");
     const engine::Device device = engine::parse_device(device_name);
-    models::TrainedModel t = models::load_trained_model(checkpoint, device, config);
+    models::TrainedModel t = models::load_trained_model(checkpoint, device, config.empty() ? config : apps::find_shipped_config(config));
     // The math its training validated with, so the metrics here equal the run's on the same images.
     engine::set_cuda_math(t.config.train.tf32, false);
     std::printf("model      %s from %s\ndevice     %s\n", t.config.name.c_str(), t.checkpoint.c_str(),

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 
+#include "apps/shipped_config.h"
 #include "data/synthetic_dataset.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", checkpoint, "run directory (its checkpoint_best, else checkpoint_last), checkpoint "
                                              "directory or .safetensors weights (with --config)")
       ->required();
-  app.add_option("--config", config, "config of a bare .safetensors checkpoint (run and checkpoint directories carry "
+  app.add_option("--config", config, "config (file or shipped name) of a bare .safetensors checkpoint (run and checkpoint directories carry "
                                      "theirs)");
   app.add_option("--data", data_roots, "dataset root(s) (COD10K, CAMO, NC4K, SINet bundle or image/mask folders); "
                                        "none: the run's synthetic validation split");
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
   try {
     const engine::Device device = engine::parse_device(device_name);
     // EMA weights are loaded on the CPU, before the model moves to the device.
-    models::TrainedModel t = models::load_trained_model(checkpoint, use_ema ? engine::Device::cpu() : device, config);
+    models::TrainedModel t = models::load_trained_model(checkpoint, use_ema ? engine::Device::cpu() : device,
+                                                    config.empty() ? config : apps::find_shipped_config(config));
     const std::string& ckpt = t.checkpoint;
     const models::CamoXpertConfig& cfg = t.config;
     std::shared_ptr<models::CamoXpert> model = t.model;
