@@ -37,6 +37,11 @@ namespace {
 constexpr double kHeldOutShare = 0.05;  // of the training roots, when no --val is given
 constexpr int64_t kMaxHeldOut = 500;
 
+// A batch that could not be loaded in the middle of a run (Trainer::State::next_batch).
+struct LoaderFailure : Error {
+  using Error::Error;
+};
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string fmt(const char* f, double v) {
@@ -351,6 +356,25 @@ struct Trainer::State {
   }
 
   // ---- one optimizer step; false when it was skipped (non-finite loss or gradient) ----
+  // Leaves the model as it was before a step: no gradients, the buffers (BatchNorm statistics, balancing
+  // bias) the step's forwards moved copied back.
+  void undo_step(const std::vector<Tensor>& buffers_before) {
+    optimizer->zero_grad();
+    size_t i = 0;
+    for (auto& [name, b] : model->named_buffers()) b.copy_(buffers_before[i++]);
+  }
+
+  // The loader's next batch. A file that cannot be read mid-run (the up-front check reads headers only)
+  // undoes the step and becomes a LoaderFailure, which the loop answers by saving checkpoint_last.
+  std::optional<data::Batch> next_batch(data::DataLoader& loader, const std::vector<Tensor>& buffers_before) {
+    try {
+      return loader.next();
+    } catch (const std::exception& e) {
+      undo_step(buffers_before);
+      throw LoaderFailure(e.what());
+    }
+  }
+
   bool train_step(data::DataLoader& loader, double& loss_out, nlohmann::json& terms_out, double& grad_norm,
                   const data::Batch* fixed) {
     double total = 0;
@@ -363,7 +387,7 @@ struct Trainer::State {
     for (int64_t micro = 0; micro < cfg.train.accumulate; ++micro) {
       std::optional<data::Batch> b;
       if (fixed) b = *fixed;
-      else b = loader.next();
+      else b = next_batch(loader, buffers_before);
       CUTTLE_CHECK(b.has_value(), "training data ended inside an epoch (a loader bug)");
       Tensor images = b->images.to(opts.device), masks = b->masks.to(opts.device);
       if (const int64_t side = input_size(); side != cfg.image_size) {
@@ -392,9 +416,7 @@ struct Trainer::State {
     std::vector<Var> params = model->parameters(true);
     grad_norm = finite ? autograd::clip_grad_norm(params, cfg.train.clip > 0 ? cfg.train.clip : INFINITY) : NAN;
     if (!finite || !std::isfinite(grad_norm)) {
-      optimizer->zero_grad();
-      size_t i = 0;
-      for (auto& [name, b] : model->named_buffers()) b.copy_(buffers_before[i++]);
+      undo_step(buffers_before);
       return false;
     }
     optimizer->set_lr(schedule.lr(step));
@@ -517,7 +539,15 @@ TrainResult Trainer::run() {
       nlohmann::json terms;
       const auto t0 = Clock::now();
       const int64_t input_size = s.input_size();
-      const bool ok = s.train_step(loader, loss, terms, grad_norm, fixed ? &*fixed : nullptr);
+      bool ok = false;
+      try {
+        ok = s.train_step(loader, loss, terms, grad_norm, fixed ? &*fixed : nullptr);
+      } catch (const LoaderFailure& e) {
+        s.save("checkpoint_last");
+        s.log.write({{"kind", "event"}, {"event", "data error"}, {"step", s.step}, {"message", e.what()}});
+        CUTTLE_FAIL(e.what(), "\ntraining stopped at step ", s.step, "; its weights are in ", s.run_dir,
+                    "/checkpoint_last: fix or remove the file and continue with --resume ", s.run_dir);
+      }
       const double dt = seconds_since(t0);
       if (!ok) {
         ++bad_in_a_row;

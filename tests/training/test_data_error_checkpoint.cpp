@@ -1,0 +1,76 @@
+// A training image that passes the up-front check (its header is intact) but cannot be decoded when its
+// batch comes: the run stops naming the file, keeps its weights in checkpoint_last, and once the file
+// is fixed --resume finishes the run.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "data/synthetic/export.h"
+#include "engine/error.h"
+#include "models/config_overrides.h"
+#include "models/training/trainer.h"
+#include "tests/test_util.h"
+
+using namespace cuttle;
+using namespace cuttle::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+}  // namespace
+
+TEST_SUITE("models") {
+
+TEST_CASE("a training image that fails to decode mid-run saves checkpoint_last and --resume goes on") {
+  const fs::path base = fs::path(CUTTLE_TEST_BINARY_DIR) / "data_error_checkpoint";
+  fs::remove_all(base);
+  data::ExportOptions ex;
+  ex.train = 12;
+  ex.test = 2;
+  ex.height = ex.width = 64;
+  data::export_synthetic((base / "data").string(), ex);
+  ex.train = 2;
+  ex.seed = 1;
+  data::export_synthetic((base / "val").string(), ex);  // validation apart: it reads its roots' train split
+  const fs::path bad = base / "data/Train/Image/synthetic-train-000003.jpg";
+  const std::string good = read_bytes(bad);
+  write_bytes(bad, good.substr(0, good.size() / 2));  // header intact, scan data cut short
+
+  models::TrainerOptions o;
+  o.config = models::load_config(test_dir() + "/../models/configs/camoxpert-tiny.json",
+                                 {"backbone.dims=[8,8,16,16]", "head_width=8", "image_size=64",
+                                  "moe.experts=[\"CODEdge\",\"CODTexture\"]", "train.batch=2", "train.steps=6",
+                                  "train.warmup_steps=1"});
+  o.data = {(base / "data").string()};
+  o.val = {(base / "val").string()};
+  o.out_dir = (base / "run").string();
+  o.verbose = false;
+  o.report_images = 1;
+  o.workers = 1;
+  try {
+    models::Trainer(o).run();
+    FAIL("expected the damaged image to stop the run");
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("synthetic-train-000003.jpg") != std::string::npos);
+    CHECK(m.find("checkpoint_last: fix or remove the file and continue with --resume") != std::string::npos);
+  }
+  REQUIRE(fs::exists(base / "run/checkpoint_last/model.safetensors"));
+
+  write_bytes(bad, good);
+  models::TrainerOptions r = o;
+  r.resume = (base / "run").string();
+  const models::TrainResult done = models::Trainer(r).run();
+  CHECK(done.steps == 6);
+}
+
+}
