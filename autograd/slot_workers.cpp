@@ -16,6 +16,7 @@
 #include "engine/error.h"
 #include "engine/op_trace.h"
 #include "engine/streams.h"
+#include "engine/system_info.h"
 
 namespace cuttle::autograd {
 
@@ -63,27 +64,31 @@ std::array<SlotWorker, engine::kMaxStreamSlots + 1>& workers() {
   return *w;
 }
 
-// An opt-in switch: what set() last said, else its environment variable (=1 turns it on).
-class OptInSwitch {
+// A thread switch: what set() last said; else off where its environment variable is 0 or the CUDA
+// math is deterministic (engine::set_cuda_math), on otherwise.
+class ThreadSwitch {
  public:
-  explicit constexpr OptInSwitch(const char* env) : env_(env) {}
+  explicit constexpr ThreadSwitch(const char* env) : env_(env) {}
   void set(bool on) { state_ = on ? 1 : 0; }
+  void reset() { state_ = -1; }
   bool on() {
-    int v = state_.load();
-    if (v < 0) {
-      int expected = -1;
-      state_.compare_exchange_strong(expected, engine::env_opt_in(env_) ? 1 : 0);
-      v = state_.load();
+    const int v = state_.load();
+    if (v >= 0) return v == 1;
+    int env = env_state_.load();
+    if (env < 0) {
+      env = engine::env_switch_on(env_) ? 1 : 0;
+      env_state_ = env;
     }
-    return v == 1;
+    return env == 1 && !engine::cuda_math_deterministic();
   }
 
  private:
   const char* env_;
-  std::atomic<int> state_{-1};  // -1: not read from the environment yet
+  std::atomic<int> state_{-1};      // -1: the default
+  std::atomic<int> env_state_{-1};  // -1: the environment not read yet
 };
-OptInSwitch g_backward_threads("CUTTLE_BACKWARD_THREADS");
-OptInSwitch g_forward_threads("CUTTLE_FORWARD_THREADS");
+ThreadSwitch g_backward_threads("CUTTLE_BACKWARD_THREADS");
+ThreadSwitch g_forward_threads("CUTTLE_FORWARD_THREADS");
 
 }  // namespace
 
@@ -150,5 +155,10 @@ bool forward_threads() { return g_forward_threads.on(); }
 
 void set_backward_threads(bool on) { g_backward_threads.set(on); }
 bool backward_threads() { return g_backward_threads.on(); }
+
+void reset_slot_thread_switches() {
+  g_forward_threads.reset();
+  g_backward_threads.reset();
+}
 
 }  // namespace cuttle::autograd

@@ -24,16 +24,21 @@ int64_t slot_worker_runs();
 bool ops_observed_on_this_thread();
 
 // Whether the MoE's experts issue their forward from the slot workers, one thread per side stream,
-// while the caller waits (layers/moe/sparse_moe.cpp). Off by default; CUTTLE_FORWARD_THREADS=1 turns it
-// on. Never while ops_observed_on_this_thread() or a MAC counter is active on the calling thread.
+// while the caller waits (layers/moe/sparse_moe.cpp). Never while ops_observed_on_this_thread() or a
+// MAC counter is active on the calling thread.
 void set_forward_threads(bool on);
 bool forward_threads();
 
-// Whether backward() hands side-slot nodes to the workers. Off by default (every node runs on the
-// calling thread); CUTTLE_BACKWARD_THREADS=1 turns it on. On an H100 it made the MoE's dense_soft
-// steps 10-17% faster and left the batched steps and the whole model's training step unchanged on a
-// host that issues ops quickly (docs/PERFORMANCE.md), so the extra threads are opt-in.
-void set_backward_threads(bool on);
+// Whether backward() hands side-slot nodes to the workers (else every node runs on the calling thread).
 bool backward_threads();
+void set_backward_threads(bool on);
+
+// Both thread switches are on by default: on an H100 host that issues ops slowly they cut the MoE's
+// batched step by 5-27% (docs/PERFORMANCE.md), and a fast host loses nothing measurable. They are
+// off where CUTTLE_FORWARD_THREADS / CUTTLE_BACKWARD_THREADS is 0, and while the CUDA math is
+// deterministic (engine::set_cuda_math, train_cod --deterministic): with them, gradients that several
+// slots add into one tensor (the dense modes' shared input) add in the order the threads finish.
+// set_*_threads overrides both; reset_slot_thread_switches returns them to these defaults.
+void reset_slot_thread_switches();
 
 }  // namespace cuttle::autograd

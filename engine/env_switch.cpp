@@ -10,9 +10,4 @@ bool env_switch_on(const char* name) {
   return !(v && std::strcmp(v, "0") == 0);
 }
 
-bool env_opt_in(const char* name) {
-  const char* v = std::getenv(name);
-  return v && std::strcmp(v, "1") == 0;
-}
-
 }  // namespace cuttle::engine

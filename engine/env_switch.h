@@ -1,6 +1,5 @@
 // Declares the reading of cuttle's benchmarking switches: environment variables that turn an
-// on-by-default implementation choice off when set to 0, or an opt-in one on when set to 1, so both
-// forms can be compared in one session.
+// on-by-default implementation choice off when set to 0, so both forms can be compared in one session.
 #pragma once
 
 namespace cuttle::engine {
@@ -8,7 +7,5 @@ namespace cuttle::engine {
 // True unless the environment variable `name` is set to "0". Read at each call: callers keep the
 // answer (a function-local static) where the switch sits on a hot path.
 bool env_switch_on(const char* name);
-// True only when the environment variable `name` is set to "1" (an opt-in switch).
-bool env_opt_in(const char* name);
 
 }  // namespace cuttle::engine

@@ -133,6 +133,14 @@ void set_cuda_math(bool tf32, bool deterministic) {
 #endif
 }
 
+bool cuda_math_deterministic() {
+#ifdef CUTTLE_WITH_CUDA
+  return cuda::cudnn_deterministic();
+#else
+  return false;
+#endif
+}
+
 void set_conv_benchmark(bool on) {
 #ifdef CUTTLE_WITH_CUDA
   cuda::set_cudnn_benchmark(on);

@@ -24,6 +24,8 @@ void reset_peak_memory(Device device);
 // The math the CUDA backend may use for f32: TF32 tensor cores in convolutions and GEMMs, and only
 // the cuDNN algorithms that are deterministic. No effect in a build without CUDA.
 void set_cuda_math(bool tf32, bool deterministic);
+// Whether set_cuda_math last asked for deterministic algorithms (false in a build without CUDA).
+bool cuda_math_deterministic();
 // How cuDNN convolution algorithms are chosen: false = cuDNN's heuristics, true = timed once per
 // shape bucket (cudnnFind; batch size rounded up to a power of two). No effect without CUDA.
 void set_conv_benchmark(bool on);

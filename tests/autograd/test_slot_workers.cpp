@@ -1,15 +1,18 @@
 // Tests of the slot workers (autograd/slot_workers.h) on their own, without a GPU: run_on_slot_workers
 // runs every task on its slot's thread, the caller's grad mode with it, and rethrows a task's error
-// only after every task has finished; the opt-in switches follow set_*.
+// only after every task has finished; the thread switches follow set_* and their defaults.
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "autograd/grad_mode.h"
 #include "autograd/mac_counter.h"
 #include "autograd/slot_workers.h"
+#include "engine/system_info.h"
 #include "tests/test_util.h"
 
 using namespace cuttle;
@@ -84,6 +87,21 @@ TEST_CASE("forward and backward thread switches follow set_* and the MAC counter
   CHECK_FALSE(autograd::forward_threads());
   autograd::set_backward_threads(true);
   CHECK(autograd::backward_threads());
+  autograd::set_forward_threads(forward);
+  autograd::set_backward_threads(backward);
+  // The defaults: on, unless the environment says 0 (the suite's runs leave it unset or 1) or the
+  // CUDA math is deterministic.
+  autograd::reset_slot_thread_switches();
+  const char* env = std::getenv("CUTTLE_FORWARD_THREADS");
+  if (!env || std::string(env) != "0") CHECK(autograd::forward_threads());
+#ifdef CUTTLE_WITH_CUDA
+  engine::set_cuda_math(false, true);
+  CHECK_FALSE(autograd::forward_threads());
+  CHECK_FALSE(autograd::backward_threads());
+  autograd::set_backward_threads(true);  // an explicit setting wins
+  CHECK(autograd::backward_threads());
+  engine::set_cuda_math(false, false);
+#endif
   autograd::set_forward_threads(forward);
   autograd::set_backward_threads(backward);
   CHECK_FALSE(autograd::mac_counter_active());

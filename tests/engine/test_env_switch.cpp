@@ -1,5 +1,4 @@
-// Tests of env_switch_on and env_opt_in: an on-by-default switch is on unless its variable is 0, an
-// opt-in one on only when it is 1.
+// Tests of env_switch_on: an on-by-default switch is on unless its variable is 0.
 #include <cstdlib>
 
 #include "engine/env_switch.h"
@@ -17,19 +16,6 @@ TEST_CASE("env_switch_on is on unless the variable is 0") {
   }
   setenv(name, "0", 1);
   CHECK_FALSE(cuttle::engine::env_switch_on(name));
-  unsetenv(name);
-}
-
-TEST_CASE("env_opt_in is on only when the variable is 1") {
-  const char* name = "CUTTLE_TEST_ENV_OPT_IN";
-  unsetenv(name);
-  CHECK_FALSE(cuttle::engine::env_opt_in(name));
-  for (const char* off : {"0", "", "01", "on", "true"}) {
-    setenv(name, off, 1);
-    CHECK_FALSE(cuttle::engine::env_opt_in(name));
-  }
-  setenv(name, "1", 1);
-  CHECK(cuttle::engine::env_opt_in(name));
   unsetenv(name);
 }
 
