@@ -50,26 +50,23 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
+// Each metric with its key in log.jsonl, metrics.json and checkpoint.json; both directions use it.
+template <typename Metrics, typename Fn>
+void for_each_metric(Metrics& m, Fn&& fn) {
+  fn("sm", m.sm), fn("mean_em", m.mean_em), fn("wfm", m.wfm), fn("mae", m.mae), fn("iou", m.bin_iou);
+  fn("adp_em", m.adp_em), fn("max_em", m.max_em), fn("adp_fm", m.adp_fm), fn("mean_fm", m.mean_fm);
+  fn("max_fm", m.max_fm), fn("dice", m.bin_dice), fn("images", m.images);
+}
+
 nlohmann::json metrics_json(const data::metrics::DatasetMetrics& m) {
-  return {{"sm", m.sm}, {"mean_em", m.mean_em}, {"wfm", m.wfm}, {"mae", m.mae}, {"iou", m.bin_iou},
-          {"adp_em", m.adp_em}, {"max_em", m.max_em}, {"adp_fm", m.adp_fm}, {"mean_fm", m.mean_fm},
-          {"max_fm", m.max_fm}, {"dice", m.bin_dice}, {"images", m.images}};
+  nlohmann::json j = nlohmann::json::object();
+  for_each_metric(m, [&](const char* key, const auto& value) { j[key] = value; });
+  return j;
 }
 
 data::metrics::DatasetMetrics metrics_from_json(const nlohmann::json& j) {
   data::metrics::DatasetMetrics m;
-  m.sm = j.at("sm");
-  m.mean_em = j.at("mean_em");
-  m.wfm = j.at("wfm");
-  m.mae = j.at("mae");
-  m.bin_iou = j.at("iou");
-  m.adp_em = j.at("adp_em");
-  m.max_em = j.at("max_em");
-  m.adp_fm = j.at("adp_fm");
-  m.mean_fm = j.at("mean_fm");
-  m.max_fm = j.at("max_fm");
-  m.bin_dice = j.at("dice");
-  m.images = j.at("images");
+  for_each_metric(m, [&](const char* key, auto& value) { value = j.at(key).get<std::decay_t<decltype(value)>>(); });
   return m;
 }
 
