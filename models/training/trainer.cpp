@@ -39,7 +39,8 @@ constexpr int64_t kMaxHeldOut = 500;
 
 // A batch that could not be loaded in the middle of a run (Trainer::State::next_batch).
 struct LoaderFailure : Error {
-  using Error::Error;
+  LoaderFailure(const std::string& what, bool file_problem) : Error(what), file_problem(file_problem) {}
+  bool file_problem;  // a file that could not be read (else the loader itself failed)
 };
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -112,8 +113,53 @@ struct Trainer::State {
     return c;
   }
 
+  // A resumed run trains on the data it started with: roots not given again come from its run.json,
+  // and other roots are refused (they would change the held-out split and the epochs' order).
+  void adopt_recorded_data() {
+    std::ifstream in(fs::path(opts.resume) / "run.json");
+    nlohmann::json run;
+    try {
+      if (in) run = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception&) {
+    }
+    if (!run.is_object() || !run.contains("data") || !run.contains("val")) {
+      std::fprintf(stderr, "warning: %s/run.json does not say which data the run trained on; using the roots "
+                   "given now (%s)\n", opts.resume.c_str(), opts.data.empty() ? "none: the synthetic scenes" : "--data");
+      return;
+    }
+    auto adopt = [&](std::vector<std::string>& given, const char* key, const char* option) {
+      const std::vector<std::string> recorded = run[key].get<std::vector<std::string>>();
+      if (given.empty()) {
+        given = recorded;
+        return;
+      }
+      CUTTLE_CHECK(absolute_roots(given) == absolute_roots(recorded), "--resume ", opts.resume, ": the run trained with ", option, " [",
+                   join(recorded), "], not [", join(given), "]; give the same roots or none");
+    };
+    adopt(opts.data, "data", "--data");
+    adopt(opts.val, "val", "--val");
+  }
+
+  // Roots as absolute paths, so a run resumed from another folder finds its data.
+  static std::vector<std::string> absolute_roots(const std::vector<std::string>& roots) {
+    std::vector<std::string> out;
+    for (const std::string& r : roots) {
+      fs::path p = fs::absolute(r).lexically_normal();
+      if (!p.has_filename() && p.has_parent_path()) p = p.parent_path();  // "COD10K/" is "COD10K"
+      out.push_back(p.string());
+    }
+    return out;
+  }
+
+  static std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const std::string& s : v) out += (out.empty() ? "" : " ") + s;
+    return out;
+  }
+
   void setup_data() {
     const int64_t size = cfg.image_size;
+    if (!opts.resume.empty() && !opts.train_dataset) adopt_recorded_data();
     synthetic = opts.data.empty() && !opts.train_dataset;
     if (opts.train_dataset) {
       CUTTLE_CHECK(opts.val_dataset, "TrainerOptions: train_dataset needs a val_dataset");
@@ -202,7 +248,7 @@ struct Trainer::State {
   // run.json: the run's provenance. A resume keeps the original and appends itself under "resumes".
   void write_run_json() {
     nlohmann::json entry = {{"provenance", engine::provenance(opts.device)}, {"deterministic", opts.deterministic},
-                            {"command_line", opts.command_line}, {"data", opts.data}, {"val", opts.val},
+                            {"command_line", opts.command_line}, {"data", absolute_roots(opts.data)}, {"val", absolute_roots(opts.val)},
                             {"device", opts.device.str()}};
     const std::string path = (fs::path(run_dir) / "run.json").string();
     nlohmann::json run;
@@ -366,9 +412,12 @@ struct Trainer::State {
   std::optional<data::Batch> next_batch(data::DataLoader& loader, const std::vector<Tensor>& buffers_before) {
     try {
       return loader.next();
-    } catch (const std::exception& e) {
+    } catch (const Error& e) {  // a file that cannot be read, named in the message
       undo_step(buffers_before);
-      throw LoaderFailure(e.what());
+      throw LoaderFailure(e.what(), true);
+    } catch (const std::exception& e) {  // out of memory, say
+      undo_step(buffers_before);
+      throw LoaderFailure(e.what(), false);
     }
   }
 
@@ -486,7 +535,9 @@ TrainResult Trainer::run() {
   if (!s.opts.resume.empty()) {
     s.resume();
     s.result.run_dir = s.run_dir;
-    if (s.step >= s.total_steps) {
+    // A run whose last checkpoint came before its final outputs (a crash in between) falls through
+    // and writes them.
+    if (s.step >= s.total_steps && fs::exists(fs::path(s.run_dir) / "metrics.json")) {
       // Nothing left to train: the run's metrics, report and run.json stay as they are.
       s.say("finished   the run already ended at step " + std::to_string(s.step) + " of " +
             std::to_string(s.total_steps) + "; nothing to train");
@@ -543,7 +594,11 @@ TrainResult Trainer::run() {
         s.save("checkpoint_last");
         s.log.write({{"kind", "event"}, {"event", "data error"}, {"step", s.step}, {"message", e.what()}});
         CUTTLE_FAIL(e.what(), "\ntraining stopped at step ", s.step, "; its weights are in ", s.run_dir,
-                    "/checkpoint_last: fix or remove the file and continue with --resume ", s.run_dir);
+                    "/checkpoint_last. ",
+                    e.file_problem ? "Replace the file with a readable copy (removing it would change the held-out "
+                                     "validation split and the order of the epochs) and continue with --resume "
+                                   : "Continue with --resume ",
+                    s.run_dir, " (it trains on the run's own data roots)");
       }
       const double dt = seconds_since(t0);
       if (!ok) {

@@ -1,12 +1,14 @@
 // A training image that passes the up-front check (its header is intact) but cannot be decoded when its
 // batch comes: the run stops naming the file, keeps its weights in checkpoint_last, and once the file
-// is fixed --resume finishes the run.
+// is fixed --resume (on the run's own data roots) continues it exactly as if nothing had happened.
+// A resume with other data roots is refused.
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include "data/synthetic/export.h"
 #include "engine/error.h"
+#include "models/checkpoint.h"
 #include "models/config_overrides.h"
 #include "models/training/trainer.h"
 #include "tests/test_util.h"
@@ -62,15 +64,56 @@ TEST_CASE("a training image that fails to decode mid-run saves checkpoint_last a
   } catch (const Error& e) {
     const std::string m = e.what();
     CHECK(m.find("synthetic-train-000003.jpg") != std::string::npos);
-    CHECK(m.find("checkpoint_last: fix or remove the file and continue with --resume") != std::string::npos);
+    CHECK(m.find("checkpoint_last. Replace the file with a readable copy") != std::string::npos);
   }
   REQUIRE(fs::exists(base / "run/checkpoint_last/model.safetensors"));
+  const int64_t stopped_at = models::read_checkpoint_meta((base / "run/checkpoint_last").string()).at("step");
 
   write_bytes(bad, good);
+  // The same run without the damaged file, uninterrupted: the resumed run must continue it exactly.
+  models::TrainerOptions whole = o;
+  whole.out_dir = (base / "whole").string();
+  const models::TrainResult reference = models::Trainer(whole).run();
+  REQUIRE(reference.step_losses.size() == 6);
+
+  // Resumed without naming the data again: the run's own roots (run.json), not the synthetic scenes.
   models::TrainerOptions r = o;
+  r.data.clear();
+  r.val.clear();
   r.resume = (base / "run").string();
   const models::TrainResult done = models::Trainer(r).run();
   CHECK(done.steps == 6);
+  REQUIRE(done.step_losses.size() == (size_t)(6 - stopped_at));
+  for (size_t i = 0; i < done.step_losses.size(); ++i)
+    CHECK(done.step_losses[i] == reference.step_losses[(size_t)stopped_at + i]);  // bit for bit on the CPU
+}
+
+TEST_CASE("a resumed run refuses data roots other than its own") {
+  const fs::path base = fs::path(CUTTLE_TEST_BINARY_DIR) / "resume_other_data";
+  fs::remove_all(base);
+  data::ExportOptions ex;
+  ex.train = 8;
+  ex.test = 0;
+  ex.height = ex.width = 64;
+  data::export_synthetic((base / "a").string(), ex);
+  data::export_synthetic((base / "b").string(), ex);
+  models::TrainerOptions o;
+  o.config = models::load_config(test_dir() + "/../models/configs/camoxpert-tiny.json",
+                                 {"backbone.dims=[8,8,16,16]", "head_width=8", "image_size=64",
+                                  "moe.experts=[\"CODEdge\",\"CODTexture\"]", "train.batch=2", "train.steps=2",
+                                  "train.warmup_steps=1"});
+  o.data = {(base / "a").string()};
+  o.val = {(base / "b").string()};
+  o.out_dir = (base / "run").string();
+  o.verbose = false;
+  o.report_images = 1;
+  models::Trainer(o).run();
+  models::TrainerOptions r = o;
+  r.resume = o.out_dir;
+  r.data = {(base / "b").string()};
+  CHECK_THROWS_WITH_AS(models::Trainer(r).run(), doctest::Contains("the run trained with --data"), Error);
+  r.data = {(base / "a/").string()};  // the same root written another way
+  CHECK_NOTHROW(models::Trainer(r).run());
 }
 
 }

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/error.h"
 #include "models/checkpoint.h"
 #include "models/config_overrides.h"
@@ -65,6 +67,20 @@ TEST_CASE("resuming a finished run changes nothing") {
   CHECK(r.final_metrics.images == 2);  // the checkpoint's validation, not zeros
   CHECK(slurp(run / "metrics.json") == metrics);
   CHECK(slurp(run / "run.json") == info);
+}
+
+TEST_CASE("resuming a run that ended before writing its outputs writes them") {
+  // A crash between the last checkpoint and metrics.json: the resume has nothing to train but must
+  // not leave the run without its outputs.
+  const fs::path run = finished_run("no-outputs");
+  const std::string metrics = slurp(run / "metrics.json");
+  fs::remove(run / "metrics.json");
+  const models::TrainResult r = models::Trainer(resume_options(run)).run();
+  CHECK(r.steps == 2);
+  REQUIRE(fs::exists(run / "metrics.json"));
+  const nlohmann::json before = nlohmann::json::parse(metrics), after = nlohmann::json::parse(slurp(run / "metrics.json"));
+  CHECK(after["validation"] == before["validation"]);
+  CHECK(after["best_sm"] == before["best_sm"]);
 }
 
 TEST_CASE("a failed resume leaves run.json and the log alone") {
