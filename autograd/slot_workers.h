@@ -34,11 +34,13 @@ bool backward_threads();
 void set_backward_threads(bool on);
 
 // Both thread switches are on by default: on an H100 host that issues ops slowly they cut the MoE's
-// batched step by 4-28% (docs/PERFORMANCE.md); on a fast host backward threads alone moved it by -3%
+// batched step by 2-28% (docs/PERFORMANCE.md); on a fast host backward threads alone moved it by -3%
 // to +4%. They are off where CUTTLE_FORWARD_THREADS / CUTTLE_BACKWARD_THREADS is 0, and while the
-// CUDA math is deterministic (engine::set_cuda_math, train_cod --deterministic): with them, gradients
-// that several slots add into one tensor (the dense modes' shared input) add in the order the threads
-// finish.
+// CUDA math is deterministic (engine::set_cuda_math, train_cod --deterministic): gradients that
+// several slots add into one tensor (only the dense modes' shared input) add in the order the backward
+// threads finish, or, with forward threads alone, in the order of the experts' interleaved node
+// numbers. In the batched mode every such tensor gets one slot's gradient, so its results do not
+// depend on the threads.
 // set_*_threads overrides both; reset_slot_thread_switches returns them to these defaults.
 void reset_slot_thread_switches();
 

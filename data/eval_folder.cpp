@@ -1,7 +1,6 @@
 #include "data/eval_folder.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -91,7 +90,7 @@ FolderEvalResult evaluate_folders(const std::string& pred_dir, const std::string
   result.per_image.resize((size_t)n);
   std::vector<std::string> image_errors((size_t)n);
   std::vector<uint8_t> was_resized((size_t)n, 0);
-  std::atomic<int64_t> done{0};
+  int64_t done = 0;  // under progress_mutex
   std::mutex progress_mutex;
   // One image per task: each slot is written by one thread, so the result is thread-count independent.
   engine::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
@@ -110,10 +109,9 @@ FolderEvalResult evaluate_folders(const std::string& pred_dir, const std::string
       } catch (const std::exception& ex) {
         image_errors[(size_t)i] = ex.what();
       }
-      const int64_t d = ++done;
-      if (options.progress) {
+      if (options.progress) {  // counted under the lock, so the calls arrive in order
         std::lock_guard<std::mutex> lock(progress_mutex);
-        options.progress(d, n);
+        options.progress(++done, n);
       }
     }
   });

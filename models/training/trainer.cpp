@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <type_traits>
 
 #include "autograd/functions/elementwise.h"
 #include "autograd/grad_mode.h"
@@ -67,7 +68,12 @@ nlohmann::json metrics_json(const data::metrics::DatasetMetrics& m) {
 
 data::metrics::DatasetMetrics metrics_from_json(const nlohmann::json& j) {
   data::metrics::DatasetMetrics m;
-  for_each_metric(m, [&](const char* key, auto& value) { value = j.at(key).get<std::decay_t<decltype(value)>>(); });
+  for_each_metric(m, [&](const char* key, auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    const nlohmann::json& v = j.at(key);
+    // JSON has no NaN: a metric that was NaN (an empty set, say) was written as null.
+    value = v.is_null() && std::is_floating_point_v<T> ? T(NAN) : v.get<T>();
+  });
   return m;
 }
 

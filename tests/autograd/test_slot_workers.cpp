@@ -13,6 +13,9 @@
 #include "autograd/mac_counter.h"
 #include "autograd/slot_workers.h"
 #include "engine/system_info.h"
+#ifdef CUTTLE_WITH_CUDA
+#include "engine/cuda/cublas.h"
+#endif
 #include "tests/test_util.h"
 
 using namespace cuttle;
@@ -80,30 +83,32 @@ TEST_CASE("run_on_slot_workers rethrows a task's error after every task has fini
 }
 
 TEST_CASE("forward and backward thread switches follow set_* and the MAC counter reports itself") {
-  const bool forward = autograd::forward_threads(), backward = autograd::backward_threads();
   autograd::set_forward_threads(true);
   CHECK(autograd::forward_threads());
   autograd::set_forward_threads(false);
   CHECK_FALSE(autograd::forward_threads());
   autograd::set_backward_threads(true);
   CHECK(autograd::backward_threads());
-  autograd::set_forward_threads(forward);
-  autograd::set_backward_threads(backward);
-  // The defaults: on, unless the environment says 0 (the suite's runs leave it unset or 1) or the
-  // CUDA math is deterministic.
+  autograd::set_backward_threads(false);
+  CHECK_FALSE(autograd::backward_threads());
+  // The defaults: on, unless the environment says 0 or the CUDA math is deterministic.
   autograd::reset_slot_thread_switches();
-  const char* env = std::getenv("CUTTLE_FORWARD_THREADS");
-  if (!env || std::string(env) != "0") CHECK(autograd::forward_threads());
+  auto env_off = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v && std::string(v) == "0";
+  };
+  CHECK(autograd::forward_threads() == !env_off("CUTTLE_FORWARD_THREADS"));
+  CHECK(autograd::backward_threads() == !env_off("CUTTLE_BACKWARD_THREADS"));
 #ifdef CUTTLE_WITH_CUDA
-  engine::set_cuda_math(false, true);
+  const bool tf32 = engine::cuda::allow_tf32();
+  engine::set_cuda_math(tf32, true);
   CHECK_FALSE(autograd::forward_threads());
   CHECK_FALSE(autograd::backward_threads());
   autograd::set_backward_threads(true);  // an explicit setting wins
   CHECK(autograd::backward_threads());
-  engine::set_cuda_math(false, false);
+  engine::set_cuda_math(tf32, false);
 #endif
-  autograd::set_forward_threads(forward);
-  autograd::set_backward_threads(backward);
+  autograd::reset_slot_thread_switches();
   CHECK_FALSE(autograd::mac_counter_active());
   {
     autograd::MacCounter c;

@@ -137,6 +137,10 @@ TEST_CASE("optional masks: image folders alone are layouts and unlabelled images
   const auto b = data::scan_layout(bare.root.string(), opts);
   CHECK(b[0].layout == data::Layout::folder_pair);
   CHECK(b[0].pairs.size() == 1);
+  // Training and evaluation read every mask: a dataset refuses the option.
+  data::FolderDatasetOptions ds = split("test");
+  ds.scan.masks_optional = true;
+  CHECK_THROWS_WITH_AS(data::FolderDataset({mixed.root.string()}, ds), doctest::Contains("needs its mask"), cuttle::Error);
 }
 
 TEST_CASE("every problem is reported at once and skip leaves the faulty pairs out") {

@@ -4,8 +4,10 @@
 #include "tests/test_util.h"
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace cuttle;
@@ -13,7 +15,10 @@ using namespace cuttle;
 TEST_SUITE("engine") {
 
 TEST_CASE("parallel_for covers the range once and passes a body's exception to the caller") {
-  const int saved = engine::num_threads();
+  struct ThreadsRestored {
+    int saved = engine::num_threads();
+    ~ThreadsRestored() { engine::set_num_threads(saved); }
+  } restore;
   engine::set_num_threads(2);
   std::vector<int> hits(100, 0);
   engine::parallel_for(0, 100, 1, [&](int64_t b, int64_t e) {
@@ -25,6 +30,8 @@ TEST_CASE("parallel_for covers the range once and passes a body's exception to t
   try {
     engine::parallel_for(0, 100, 1, [&](int64_t b, int64_t) {
       ++bodies;
+      // The first chunk throws last: its error must still be the one that comes through.
+      if (b == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       throw std::runtime_error("chunk at " + std::to_string(b));
     });
     FAIL("expected the body's exception");
@@ -42,7 +49,6 @@ TEST_CASE("parallel_for covers the range once and passes a body's exception to t
   } catch (const std::invalid_argument& e) {
     CHECK(std::string(e.what()) == "late chunk");
   }
-  engine::set_num_threads(saved);
 }
 
 }

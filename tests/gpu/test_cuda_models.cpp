@@ -132,9 +132,8 @@ TEST_CASE("SparseMoE experts on side streams compute what they compute on one st
     const int default_streams = engine::branch_streams();
     engine::set_branch_streams(0);
     const Result one = run_moe(*moe, mode, x.to(kGpu), proj.to(kGpu));
-    // The side slots' forward and backward issued from the calling thread (the defaults), then from
-    // the slot workers (autograd/slot_workers.h), several slots at once.
-    const bool default_forward = autograd::forward_threads(), default_backward = autograd::backward_threads();
+    // The side slots' forward and backward issued from the calling thread, then from the slot workers
+    // (autograd/slot_workers.h, the defaults), several slots at once.
     for (int threads = 0; threads < 4; ++threads) {
       autograd::set_forward_threads(threads & 1);
       autograd::set_backward_threads(threads & 2);
@@ -148,8 +147,7 @@ TEST_CASE("SparseMoE experts on side streams compute what they compute on one st
         CHECK((autograd::slot_worker_runs() > threaded_before) == bool(threads & 1));
       }
     }
-    autograd::set_forward_threads(default_forward);
-    autograd::set_backward_threads(default_backward);
+    autograd::reset_slot_thread_switches();
     engine::set_branch_streams(default_streams);
     // Every block held for a cross-stream wait goes back to the pools when the device is synchronised.
     MESSAGE("bytes held for cross-stream waits before synchronising: ", engine::cuda::allocator_stats(0).held);
@@ -191,7 +189,6 @@ TEST_CASE("SparseMoE on side streams: gradients accumulated over micro-batches w
     return res;
   };
   const Result one = accumulate(0);
-  const bool default_forward = autograd::forward_threads(), default_backward = autograd::backward_threads();
   for (int threads = 0; threads < 4; ++threads) {
     // With the slot workers too (autograd/slot_workers.h), forward and backward.
     autograd::set_forward_threads(threads & 1);
@@ -203,8 +200,7 @@ TEST_CASE("SparseMoE on side streams: gradients accumulated over micro-batches w
       CHECK((autograd::slot_worker_runs() > threaded_before) == bool(threads & 1));
     }
   }
-  autograd::set_forward_threads(default_forward);
-  autograd::set_backward_threads(default_backward);
+  autograd::reset_slot_thread_switches();
   engine::cuda::synchronize(0);
   CHECK(engine::cuda::allocator_stats(0).held == 0);
 #endif
