@@ -122,11 +122,14 @@ void CamoXpertConfig::validate(const std::string& source) const {
   // At 64 the deepest feature map is 2x2, the least BatchNorm's batch statistics need at batch 1.
   CUTTLE_CHECK(image_size >= 64 && image_size % 32 == 0, source, ": image_size = ", image_size,
                " must be a multiple of 32, at least 64");
+}
+
+void CamoXpertConfig::validate_training(const std::string& source) const {
   CUTTLE_CHECK(train.lr > 0 && train.batch > 0 && (train.steps > 0 || train.epochs > 0), source,
                ": train needs lr > 0, batch > 0 and steps or epochs > 0");
   CUTTLE_CHECK(train.steps >= 0 && train.epochs >= 0, source, ": train.steps and train.epochs must be >= 0");
   CUTTLE_CHECK(train.min_lr >= 0 && train.min_lr <= train.lr, source, ": train.min_lr = ", train.min_lr,
-               " must lie in [0, train.lr = ", train.lr, "]");
+               " must lie in [0, train.lr = ", train.lr, "] (with a smaller lr, lower it too: --set train.min_lr=...)");
   CUTTLE_CHECK(train.beta1 >= 0 && train.beta1 < 1 && train.beta2 >= 0 && train.beta2 < 1, source,
                ": train.beta1 and train.beta2 must lie in [0, 1), got ", train.beta1, " and ", train.beta2);
   CUTTLE_CHECK(train.warmup_steps >= 0 && train.warmup_epochs >= 0 && train.freeze_backbone_epochs >= 0, source,

@@ -81,8 +81,10 @@ struct CamoXpertConfig {
   LossWeights loss;
   TrainConfig train;
 
-  // Throws cuttle::Error (naming `source`) for out-of-range values.
+  // Throw cuttle::Error (naming `source`) for out-of-range values: validate those of the model (all a
+  // trained checkpoint needs), validate_training those of the recipe (loss, optimizer, data, schedule).
   void validate(const std::string& source = "config") const;
+  void validate_training(const std::string& source = "config") const;
 };
 
 // Parses a JSON object; `source` (a file name) goes into every message.

@@ -68,7 +68,7 @@ CamoXpertConfig load_config(const std::string& path, const std::vector<std::stri
   }
   const std::string source = overrides.empty() ? path : path + " (with overrides)";
   CamoXpertConfig c = parse_camoxpert_config(j, source);
-  c.validate(source);
+  c.validate_training(source);  // a config file is a recipe; parse checked the model's fields
   return c;
 }
 

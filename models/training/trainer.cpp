@@ -513,6 +513,7 @@ TrainResult Trainer::run() {
   State& s = *s_;
   CamoXpertConfig& cfg = s.cfg;
   cfg.validate(cfg.name);
+  cfg.validate_training(cfg.name);
   const auto wall_start = Clock::now();
   s.say("device     " + engine::describe_device(s.opts.device));
   if (s.opts.device.is_cuda()) engine::set_cuda_math(cfg.train.tf32, s.opts.deterministic);

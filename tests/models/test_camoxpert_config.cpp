@@ -43,17 +43,20 @@ TEST_SUITE("models") {
     CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"backbone", {{"type", "resnet"}}}}, "my.json"),
                          doctest::Contains("resnet"), cuttle::Error);
     for (const json& cue : {json{0.5, 0.2}, json{0.1}, json{-0.1, 0.5}, json{0.2, 1.5}})
-      CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"train", {{"synthetic_cue", cue}}}}, "my.json"),
+      CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"train", {{"synthetic_cue", cue}}}}, "my.json")
+                               .validate_training("my.json"),
                            doctest::Contains("train.synthetic_cue"), cuttle::Error);
   }
 
   TEST_CASE("camoxpert config checks the progressive-resizing fields") {
     for (int64_t size : {-32, 100})
-      CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"image_size", 352}, {"train", {{"low_res_size", size}}}}, "my.json"),
+      CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"image_size", 352}, {"train", {{"low_res_size", size}}}}, "my.json")
+                               .validate_training("my.json"),
                            doctest::Contains("my.json: train.low_res_size"), cuttle::Error);
     // A size not below image_size is accepted and leaves the phase off (an --image-size override).
     CHECK(models::parse_camoxpert_config(json{{"image_size", 64}, {"train", {{"low_res_size", 96}}}}).train.low_res_size == 96);
-    CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"train", {{"low_res_steps", -1}}}}, "my.json"),
+    CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(json{{"train", {{"low_res_steps", -1}}}}, "my.json")
+                             .validate_training("my.json"),
                          doctest::Contains("train.low_res_steps"), cuttle::Error);
     const models::CamoXpertConfig c =
         models::parse_camoxpert_config(json{{"image_size", 128}, {"train", {{"low_res_size", 96}, {"low_res_steps", 600}}}});

@@ -19,6 +19,13 @@ void check_rejected(const json& j, const std::string& what) {
   CHECK_THROWS_WITH_AS(models::parse_camoxpert_config(j, "my.json"), doctest::Contains(what.c_str()), cuttle::Error);
 }
 
+// A recipe value out of range: a checkpoint's config with it still loads (inference needs only the
+// model's fields), training refuses it.
+void check_recipe_rejected(const json& j, const std::string& what) {
+  const models::CamoXpertConfig c = models::parse_camoxpert_config(j, "my.json");
+  CHECK_THROWS_WITH_AS(c.validate_training("my.json"), doctest::Contains(what.c_str()), cuttle::Error);
+}
+
 }  // namespace
 
 TEST_SUITE("models") {
@@ -35,16 +42,16 @@ TEST_SUITE("models") {
 
   TEST_CASE("config ranges the trainer relies on are checked") {
     check_rejected(json{{"image_size", 32}}, "my.json: image_size = 32 must be a multiple of 32, at least 64");
-    check_rejected(json{{"train", {{"low_res_size", 32}}}}, "train.low_res_size = 32");
-    check_rejected(json{{"train", {{"steps", -2}}}}, "train.steps and train.epochs must be >= 0");
-    check_rejected(json{{"train", {{"min_lr", -1}}}}, "train.min_lr = -1 must lie in [0, train.lr");
-    check_rejected(json{{"train", {{"lr", 1e-3}, {"min_lr", 5}}}}, "train.min_lr = 5");
-    check_rejected(json{{"train", {{"beta1", 2}}}}, "train.beta1 and train.beta2 must lie in [0, 1)");
-    check_rejected(json{{"train", {{"warmup_steps", -3}}}}, "train.warmup_steps");
-    check_rejected(json{{"train", {{"freeze_backbone_epochs", -1}}}}, "freeze_backbone_epochs");
-    check_rejected(json{{"train", {{"val_size", 0}}}}, "train.val_size must be at least 1");
-    check_rejected(json{{"loss", {{"final", -1}}}}, "the loss weights must be >= 0");
-    check_rejected(json{{"moe", {{"aux_coef_min", -1}}}}, "moe.aux_coef_min");
+    check_recipe_rejected(json{{"train", {{"low_res_size", 32}}}}, "train.low_res_size = 32");
+    check_recipe_rejected(json{{"train", {{"steps", -2}}}}, "train.steps and train.epochs must be >= 0");
+    check_recipe_rejected(json{{"train", {{"min_lr", -1}}}}, "train.min_lr = -1 must lie in [0, train.lr");
+    check_recipe_rejected(json{{"train", {{"lr", 1e-3}, {"min_lr", 5}}}}, "train.min_lr = 5");
+    check_recipe_rejected(json{{"train", {{"beta1", 2}}}}, "train.beta1 and train.beta2 must lie in [0, 1)");
+    check_recipe_rejected(json{{"train", {{"warmup_steps", -3}}}}, "train.warmup_steps");
+    check_recipe_rejected(json{{"train", {{"freeze_backbone_epochs", -1}}}}, "freeze_backbone_epochs");
+    check_recipe_rejected(json{{"train", {{"val_size", 0}}}}, "train.val_size must be at least 1");
+    check_recipe_rejected(json{{"loss", {{"final", -1}}}}, "the loss weights must be >= 0");
+    check_recipe_rejected(json{{"moe", {{"aux_coef_min", -1}}}}, "moe.aux_coef_min");
   }
 
   TEST_CASE("a config file that is not an object fails naming the file") {
