@@ -50,34 +50,36 @@ std::vector<InputSet> collect_inputs(const std::string& path, const std::string&
     CUTTLE_CHECK(is_image_file(path), "input '", path, "' is not a PNG, JPEG or BMP image");
     return {{"", {path}, {}}};
   }
+  // Images directly in the folder make it a plain folder of images, whatever its subfolders.
+  InputSet plain;
+  for (const auto& e : fs::directory_iterator(path))
+    if (e.is_regular_file() && is_image_file(e.path())) plain.images.push_back(e.path().string());
+  if (!plain.images.empty()) {
+    std::sort(plain.images.begin(), plain.images.end());
+    return {plain};
+  }
+  data::ScanOptions scan;
+  scan.split = split;
+  scan.masks_optional = true;  // unlabelled images are segmented too; metrics cover those with masks
   std::vector<data::ScannedSet> sets;
   try {
-    data::ScanOptions scan;
-    scan.split = split;
-    scan.masks_optional = true;  // unlabelled images are segmented too; metrics cover those with masks
     sets = data::scan_layout(path, scan);
-  } catch (const Error&) {
-    // Not a dataset layout: a plain folder of images.
+  } catch (const Error& e) {
+    CUTTLE_FAIL("input folder '", path, "' holds no images directly (.png, .jpg, .jpeg, .bmp), and as a dataset root: ",
+                e.what());
   }
   std::vector<InputSet> out;
-  if (!sets.empty()) {
-    for (const data::ScannedSet& s : sets) {
-      InputSet in{sets.size() > 1 ? s.name : "", {}, {}};
-      for (const data::PairPath& p : s.pairs) {
-        in.images.push_back(p.image);
-        in.masks.push_back(p.mask);
-      }
-      for (const std::string& problem : s.problems) std::fprintf(stderr, "warning: %s: %s\n", s.name.c_str(), problem.c_str());
-      if (!in.images.empty()) out.push_back(std::move(in));
+  for (const data::ScannedSet& s : sets) {
+    InputSet in{sets.size() > 1 ? s.name : "", {}, {}};
+    for (const data::PairPath& p : s.pairs) {
+      in.images.push_back(p.image);
+      in.masks.push_back(p.mask);
     }
-    return out;
+    for (const std::string& problem : s.problems) std::fprintf(stderr, "warning: %s: %s\n", s.name.c_str(), problem.c_str());
+    if (!in.images.empty()) out.push_back(std::move(in));
   }
-  InputSet in;
-  for (const auto& e : fs::directory_iterator(path))
-    if (e.is_regular_file() && is_image_file(e.path())) in.images.push_back(e.path().string());
-  std::sort(in.images.begin(), in.images.end());
-  CUTTLE_CHECK(!in.images.empty(), "input folder '", path, "' holds no images (.png, .jpg, .jpeg, .bmp) and no dataset layout");
-  out.push_back(std::move(in));
+  CUTTLE_CHECK(!out.empty(), "input folder '", path, "': its ", data::layout_name(sets.front().layout),
+               " layout holds no images for the '", split, "' split");
   return out;
 }
 
