@@ -10,7 +10,6 @@
 #include <memory>
 
 #include "apps/shipped_config.h"
-#include "data/synthetic_dataset.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/parallel.h"
@@ -78,7 +77,7 @@ int main(int argc, char** argv) {
     const int64_t size = image_size > 0 ? image_size : cfg.image_size;
     std::shared_ptr<const data::Dataset> dataset;
     if (data_roots.empty()) {
-      dataset = std::make_shared<data::SyntheticDataset>("val", cfg.train.val_size, size, size, cfg.train.seed);
+      dataset = models::synthetic_validation_split(cfg, size);  // with the run's train.synthetic_cue
     } else {
       CUTTLE_CHECK(split == "test" || split == "train", "--split must be test or train, got '", split, "'");
       std::vector<std::shared_ptr<const data::Dataset>> sets = models::open_sets(data_roots, split);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "data/datasets/folder_dataset.h"
+#include "data/synthetic_dataset.h"
 #include "engine/error.h"
 #include "engine/random.h"
 
@@ -35,6 +36,18 @@ HeldOut hold_out(std::shared_ptr<const data::Dataset> all, double share, int64_t
   std::sort(train.begin(), train.end());
   return {std::make_shared<SubsetDataset>(all, train, all->name() + "-train"),
           std::make_shared<SubsetDataset>(all, val, all->name() + "-heldout")};
+}
+
+data::SyntheticConfig synthetic_config(const CamoXpertConfig& cfg) {
+  data::SyntheticConfig c;
+  c.cue_min = cfg.train.synthetic_cue.at(0);
+  c.cue_max = cfg.train.synthetic_cue.at(1);
+  return c;
+}
+
+std::shared_ptr<const data::Dataset> synthetic_validation_split(const CamoXpertConfig& cfg, int64_t side) {
+  return std::make_shared<data::SyntheticDataset>("val", cfg.train.val_size, side, side, cfg.train.seed,
+                                                  synthetic_config(cfg));
 }
 
 ConcatDataset::ConcatDataset(std::vector<std::shared_ptr<const data::Dataset>> parts) : parts_(std::move(parts)) {

@@ -8,6 +8,8 @@
 
 #include "data/datasets/layout.h"
 #include "data/sample.h"
+#include "data/synthetic/generator.h"
+#include "models/camoxpert_config.h"
 
 namespace cuttle::models {
 
@@ -49,6 +51,12 @@ struct HeldOut {
   std::shared_ptr<const data::Dataset> train, val;
 };
 HeldOut hold_out(std::shared_ptr<const data::Dataset> all, double share, int64_t max_val, uint64_t seed);
+
+// The built-in synthetic scenes of a recipe: its train.synthetic_cue range.
+data::SyntheticConfig synthetic_config(const CamoXpertConfig& cfg);
+// A run's synthetic validation split (train.val_size scenes of train.seed, side x side): what the trainer
+// validates on without --data, and what verify_moe checks without --data.
+std::shared_ptr<const data::Dataset> synthetic_validation_split(const CamoXpertConfig& cfg, int64_t side);
 
 // Joins datasets end to end.
 class ConcatDataset : public data::Dataset {

@@ -112,12 +112,7 @@ struct Trainer::State {
   }
 
   // ---- set-up ----
-  data::SyntheticConfig synthetic_config() const {
-    data::SyntheticConfig c;
-    c.cue_min = cfg.train.synthetic_cue[0];
-    c.cue_max = cfg.train.synthetic_cue[1];
-    return c;
-  }
+  data::SyntheticConfig synthetic_config() const { return models::synthetic_config(cfg); }
 
   // A resumed run trains on the data it started with: roots not given again come from its run.json,
   // and other roots are refused (they would change the held-out split and the epochs' order).
@@ -174,8 +169,7 @@ struct Trainer::State {
       say("data       " + train_data->name() + ": " + std::to_string(train_data->size()) + " images; validation " +
           val_data->name() + ": " + std::to_string(val_data->size()));
     } else if (synthetic) {
-      val_data = std::make_shared<data::SyntheticDataset>("val", cfg.train.val_size, size, size, cfg.train.seed,
-                                                          synthetic_config());
+      val_data = synthetic_validation_split(cfg, size);
       train_data = std::make_shared<data::SyntheticDataset>("train", cfg.train.synthetic_size, size, size, cfg.train.seed,
                                                             synthetic_config());
       say("data       built-in synthetic scenes: " + std::to_string(cfg.train.synthetic_size) +

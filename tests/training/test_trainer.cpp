@@ -161,4 +161,22 @@ TEST_CASE("held-out validation never shares an image with training") {
   for (int64_t i = 0; i < h.val->size(); ++i) CHECK(seen.count(h.val->get(i).name) == 0);
 }
 
+TEST_CASE("the synthetic validation split draws its scenes with the recipe's cue") {
+  // The trainer validates on it and verify_moe checks on it: both must see the run's own scenes.
+  models::CamoXpertConfig cfg = micro_config();
+  cfg.train.synthetic_cue = {0.0, 0.1};
+  cfg.train.seed = 5;
+  std::shared_ptr<const data::Dataset> val = models::synthetic_validation_split(cfg, 64);
+  CHECK(val->size() == cfg.train.val_size);
+  data::SyntheticConfig hard;
+  hard.cue_min = 0.0;
+  hard.cue_max = 0.1;
+  const data::Sample got = val->get(1);
+  const data::Sample want = data::SyntheticDataset("val", cfg.train.val_size, 64, 64, 5, hard).get(1);
+  const data::Sample other = data::SyntheticDataset("val", cfg.train.val_size, 64, 64, 5).get(1);
+  CHECK(got.name == want.name);
+  CHECK(got.image.to_vector<float>() == want.image.to_vector<float>());
+  CHECK(got.image.to_vector<float>() != other.image.to_vector<float>());
+}
+
 }
