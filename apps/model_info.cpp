@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "apps/shipped_config.h"
 #include "autograd/functions/pool.h"
 #include "autograd/functions/views.h"
 #include "autograd/grad_mode.h"
@@ -49,14 +50,15 @@ int main(int argc, char** argv) {
   int64_t size = 0;
   bool names = false;
   std::string save;
-  app.add_option("--config", config_path, "model config (models/configs/*.json)")->required()->check(CLI::ExistingFile);
+  app.add_option("--config", config_path, "config file, or the name of a shipped config (models/configs/NAME.json)")
+      ->required();
   app.add_option("--image-size", size, "input side, a multiple of 32 (default: the config's image_size)");
   app.add_flag("--state-names", names, "print every state-dict entry with its shape, then stop");
   app.add_option("--save-weights", save, "also write the (seeded, random) initial weights to this safetensors file");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    const models::CamoXpertConfig cfg = models::load_camoxpert_config(config_path);
+    const models::CamoXpertConfig cfg = models::load_camoxpert_config(apps::find_shipped_config(config_path));
     if (size == 0) size = cfg.image_size;
     CUTTLE_CHECK(size > 0 && size % 32 == 0, "--image-size ", size, " must be a positive multiple of 32");
     engine::Generator gen(cfg.train.seed);
