@@ -28,6 +28,22 @@ void write_bytes(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
 }
 
+// A micro run on dataset roots under `base`: `data` to train on, `val` to validate on.
+models::TrainerOptions micro_run(const fs::path& base, const std::string& data, const std::string& val, int64_t steps) {
+  models::TrainerOptions o;
+  o.config = models::load_config(test_dir() + "/../models/configs/camoxpert-tiny.json",
+                                 {"backbone.dims=[8,8,16,16]", "head_width=8", "image_size=64",
+                                  "moe.experts=[\"CODEdge\",\"CODTexture\"]", "train.batch=2",
+                                  "train.steps=" + std::to_string(steps), "train.warmup_steps=1"});
+  o.data = {(base / data).string()};
+  o.val = {(base / val).string()};
+  o.out_dir = (base / "run").string();
+  o.verbose = false;
+  o.report_images = 1;
+  o.workers = 1;
+  return o;
+}
+
 }  // namespace
 
 TEST_SUITE("models") {
@@ -47,17 +63,7 @@ TEST_CASE("a training image that fails to decode mid-run saves checkpoint_last a
   const std::string good = read_bytes(bad);
   write_bytes(bad, good.substr(0, good.size() / 2));  // header intact, scan data cut short
 
-  models::TrainerOptions o;
-  o.config = models::load_config(test_dir() + "/../models/configs/camoxpert-tiny.json",
-                                 {"backbone.dims=[8,8,16,16]", "head_width=8", "image_size=64",
-                                  "moe.experts=[\"CODEdge\",\"CODTexture\"]", "train.batch=2", "train.steps=6",
-                                  "train.warmup_steps=1"});
-  o.data = {(base / "data").string()};
-  o.val = {(base / "val").string()};
-  o.out_dir = (base / "run").string();
-  o.verbose = false;
-  o.report_images = 1;
-  o.workers = 1;
+  const models::TrainerOptions o = micro_run(base, "data", "val", 6);
   try {
     models::Trainer(o).run();
     FAIL("expected the damaged image to stop the run");
@@ -97,16 +103,7 @@ TEST_CASE("a resumed run refuses data roots other than its own") {
   ex.height = ex.width = 64;
   data::export_synthetic((base / "a").string(), ex);
   data::export_synthetic((base / "b").string(), ex);
-  models::TrainerOptions o;
-  o.config = models::load_config(test_dir() + "/../models/configs/camoxpert-tiny.json",
-                                 {"backbone.dims=[8,8,16,16]", "head_width=8", "image_size=64",
-                                  "moe.experts=[\"CODEdge\",\"CODTexture\"]", "train.batch=2", "train.steps=2",
-                                  "train.warmup_steps=1"});
-  o.data = {(base / "a").string()};
-  o.val = {(base / "b").string()};
-  o.out_dir = (base / "run").string();
-  o.verbose = false;
-  o.report_images = 1;
+  const models::TrainerOptions o = micro_run(base, "a", "b", 2);
   models::Trainer(o).run();
   models::TrainerOptions r = o;
   r.resume = o.out_dir;
