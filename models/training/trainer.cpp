@@ -117,12 +117,7 @@ struct Trainer::State {
   // A resumed run trains on the data it started with: roots not given again come from its run.json,
   // and other roots are refused (they would change the held-out split and the epochs' order).
   void adopt_recorded_data() {
-    std::ifstream in(fs::path(opts.resume) / "run.json");
-    nlohmann::json run;
-    try {
-      if (in) run = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception&) {
-    }
+    const nlohmann::json run = resumed_run_json();
     if (!run.is_object() || !run.contains("data") || !run.contains("val")) {
       std::fprintf(stderr, "warning: %s/run.json does not say which data the run trained on; using the roots "
                    "given now (%s)\n", opts.resume.c_str(), opts.data.empty() ? "none: the synthetic scenes" : "--data");
@@ -139,6 +134,16 @@ struct Trainer::State {
     };
     adopt(opts.data, "data", "--data");
     adopt(opts.val, "val", "--val");
+  }
+
+  // The resumed run's run.json, or null where it is missing or damaged.
+  nlohmann::json resumed_run_json() const {
+    std::ifstream in(fs::path(opts.resume) / "run.json");
+    try {
+      if (in) return nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception&) {
+    }
+    return nullptr;
   }
 
   // Roots as absolute paths, so a run resumed from another folder finds its data.
@@ -250,16 +255,8 @@ struct Trainer::State {
     nlohmann::json entry = {{"provenance", engine::provenance(opts.device)}, {"deterministic", opts.deterministic},
                             {"command_line", opts.command_line}, {"data", absolute_roots(opts.data)}, {"val", absolute_roots(opts.val)},
                             {"device", opts.device.str()}};
-    const std::string path = (fs::path(run_dir) / "run.json").string();
-    nlohmann::json run;
-    if (!opts.resume.empty()) {
-      std::ifstream in(path);
-      try {
-        if (in) run = nlohmann::json::parse(in);
-      } catch (const nlohmann::json::exception&) {
-        run = nullptr;  // a damaged run.json: start it afresh rather than fail the resume
-      }
-    }
+    // A damaged run.json is started afresh rather than failing the resume.
+    nlohmann::json run = opts.resume.empty() ? nlohmann::json() : resumed_run_json();
     if (run.is_object()) {
       entry["step"] = step;
       run["resumed"] = true;
@@ -271,7 +268,7 @@ struct Trainer::State {
       run["seed"] = cfg.train.seed;
       run["resumed"] = !opts.resume.empty();
     }
-    engine::write_file_atomic(path, run.dump(2) + "\n");
+    engine::write_file_atomic((fs::path(run_dir) / "run.json").string(), run.dump(2) + "\n");
   }
 
   // ---- checkpoints ----
