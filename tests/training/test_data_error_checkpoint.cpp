@@ -28,6 +28,16 @@ void write_bytes(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
 }
 
+// `train` synthetic 64x64 training scenes of `seed` as a COD10K-style root.
+void export_scenes(const fs::path& root, int64_t train, uint64_t seed) {
+  data::ExportOptions ex;
+  ex.train = train;
+  ex.test = 0;
+  ex.height = ex.width = 64;
+  ex.seed = seed;
+  data::export_synthetic(root.string(), ex);
+}
+
 // A micro run on dataset roots under `base`: `data` to train on, `val` to validate on.
 models::TrainerOptions micro_run(const fs::path& base, const std::string& data, const std::string& val, int64_t steps) {
   models::TrainerOptions o;
@@ -51,14 +61,8 @@ TEST_SUITE("models") {
 TEST_CASE("a training image that fails to decode mid-run saves checkpoint_last and --resume goes on") {
   const fs::path base = fs::path(CUTTLE_TEST_BINARY_DIR) / "data_error_checkpoint";
   fs::remove_all(base);
-  data::ExportOptions ex;
-  ex.train = 12;
-  ex.test = 2;
-  ex.height = ex.width = 64;
-  data::export_synthetic((base / "data").string(), ex);
-  ex.train = 2;
-  ex.seed = 1;
-  data::export_synthetic((base / "val").string(), ex);  // validation apart: it reads its roots' train split
+  export_scenes(base / "data", 12, 0);
+  export_scenes(base / "val", 2, 1);  // validation apart: it reads its roots' train split
   const fs::path bad = base / "data/Train/Image/synthetic-train-000003.jpg";
   const std::string good = read_bytes(bad);
   write_bytes(bad, good.substr(0, good.size() / 2));  // header intact, scan data cut short
@@ -97,12 +101,8 @@ TEST_CASE("a training image that fails to decode mid-run saves checkpoint_last a
 TEST_CASE("a resumed run refuses data roots other than its own") {
   const fs::path base = fs::path(CUTTLE_TEST_BINARY_DIR) / "resume_other_data";
   fs::remove_all(base);
-  data::ExportOptions ex;
-  ex.train = 8;
-  ex.test = 0;
-  ex.height = ex.width = 64;
-  data::export_synthetic((base / "a").string(), ex);
-  data::export_synthetic((base / "b").string(), ex);
+  export_scenes(base / "a", 8, 0);
+  export_scenes(base / "b", 8, 0);
   const models::TrainerOptions o = micro_run(base, "a", "b", 2);
   models::Trainer(o).run();
   models::TrainerOptions r = o;
