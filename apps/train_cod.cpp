@@ -135,25 +135,21 @@ int main(int argc, char** argv) {
     const engine::Device device = engine::parse_device(device_name);
     // The test roots are only read after training: a typo there must not cost the whole run.
     for (const std::string& root : test_roots) data::scan_layout(root, {"test"});
-    if (!resume.empty() && !test_roots.empty() && data_roots.empty()) {
-      // A finished run: evaluate only, when it has nothing left to train.
-      const std::string ckpt = models::resume_checkpoint(resume);
-      const nlohmann::json meta = models::read_checkpoint_meta(ckpt);
-      const models::CamoXpertConfig c = models::parse_camoxpert_config(models::checkpoint_field(meta, ckpt, "config"), ckpt);
-      const nlohmann::json& step = models::checkpoint_field(meta, ckpt, "step");
-      CUTTLE_CHECK(step.is_number_integer(), "checkpoint '", ckpt, "': its step is ", step.dump(), ", not an integer");
-      const int64_t done = step.get<int64_t>();
-      if (c.train.steps > 0 && done >= c.train.steps) {
-        evaluate_test_sets(resume, test_roots, device);
-        return 0;
-      }
-    }
     models::TrainerOptions opts;
     if (!resume.empty()) {
       // The run's own config (with its overrides) is what continues.
       const std::string ckpt = models::resume_checkpoint(resume);
-      opts.config = models::parse_camoxpert_config(
-          models::checkpoint_field(models::read_checkpoint_meta(ckpt), ckpt, "config"), ckpt);
+      const nlohmann::json meta = models::read_checkpoint_meta(ckpt);
+      opts.config = models::parse_camoxpert_config(models::checkpoint_field(meta, ckpt, "config"), ckpt);
+      if (!test_roots.empty() && data_roots.empty()) {
+        // A finished run: evaluate only, when it has nothing left to train.
+        const nlohmann::json& step = models::checkpoint_field(meta, ckpt, "step");
+        CUTTLE_CHECK(step.is_number_integer(), "checkpoint '", ckpt, "': its step is ", step.dump(), ", not an integer");
+        if (opts.config.train.steps > 0 && step.get<int64_t>() >= opts.config.train.steps) {
+          evaluate_test_sets(resume, test_roots, device);
+          return 0;
+        }
+      }
       CUTTLE_CHECK(overrides.empty() && epochs == 0 && steps == 0 && batch == 0 && image_size == 0 && lr == 0,
                    "--resume continues a run with its own config; drop the config options (or start a new run)");
     } else {
