@@ -135,9 +135,8 @@ std::vector<ScannedSet> scan_layout(const std::string& root_str, const ScanOptio
   }
   // NC4K (test only): Imgs + GT, or image + mask. Also any folder pair by these usual names.
   const fs::path images = first_existing(root, {"Imgs", "image", "Image", "images", "Images", "img", "imgs"});
-  fs::path masks = first_existing(root, {"GT", "mask", "masks", "GT_Object", "gt", "Masks"});
-  if (!images.empty() && masks.empty() && opts.masks_optional) masks = root / "GT";  // absent: no metrics
-  if (!images.empty() && !masks.empty()) {
+  const fs::path masks = first_existing(root, {"GT", "mask", "masks", "GT_Object", "gt", "Masks"});
+  if (!images.empty() && (!masks.empty() || opts.masks_optional)) {  // no mask folder: no metrics
     std::string upper = base;
     std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return (char)std::toupper(c); });
     const bool nc4k = upper.find("NC4K") != std::string::npos;
