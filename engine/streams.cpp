@@ -20,6 +20,11 @@ StreamSlotGuard::StreamSlotGuard(Device device, int slot) : device_(device) {
                kMaxStreamSlots, ")");
   if (!device.is_cuda()) return;
 #ifdef CUTTLE_WITH_CUDA
+  const int current = cuda::current_device();
+  if (current != device.index) {
+    cuda::set_device(device.index);
+    prev_device_ = current;
+  }
   prev_ = cuda::stream_slot(device.index);
   cuda::set_stream_slot(device.index, slot);
   active_ = true;
@@ -30,6 +35,7 @@ StreamSlotGuard::~StreamSlotGuard() {
 #ifdef CUTTLE_WITH_CUDA
   if (!active_) return;
   cuda::set_stream_slot(device_.index, prev_);
+  if (prev_device_ >= 0) cuda::set_device(prev_device_);
 #endif
 }
 

@@ -12,6 +12,9 @@ namespace cuttle::engine {
 constexpr int kMaxStreamSlots = 8;
 
 // Selects `slot` for `device` on the calling thread and restores the previous slot on destruction.
+// It also makes `device` the thread's current CUDA device for its lifetime: the slot workers
+// (autograd/slot_workers.h) start on device 0, and a model on another device would otherwise switch
+// devices twice per op.
 class StreamSlotGuard {
  public:
   StreamSlotGuard(Device device, int slot);
@@ -22,6 +25,7 @@ class StreamSlotGuard {
  private:
   Device device_;
   int prev_ = 0;
+  int prev_device_ = -1;  // the current device before, where it differed from device_
   bool active_ = false;
 };
 

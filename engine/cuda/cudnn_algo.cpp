@@ -178,8 +178,7 @@ size_t cudnn_workspace_limit() {
   // (non-fused Winograd at 352x352, batch 16) need several GiB, which a fixed 1 GiB cap turned away.
   static std::mutex mu;
   static std::map<int, size_t> per_device;
-  int device = 0;
-  CUTTLE_CUDA_CHECK(cudaGetDevice(&device));
+  const int device = current_device();
   std::lock_guard<std::mutex> lock(mu);
   auto it = per_device.find(device);
   if (it == per_device.end())

@@ -110,6 +110,12 @@ void set_device(int device) {
   CUTTLE_CUDA_CHECK(cudaSetDevice(device));
 }
 
+int current_device() {
+  int device = 0;
+  CUTTLE_CUDA_CHECK(cudaGetDevice(&device));
+  return device;
+}
+
 void synchronize(int device) {
   DeviceGuard guard(device);
   CUTTLE_CUDA_CHECK(cudaDeviceSynchronize());  // every stream: side streams hold blocks until then
@@ -132,8 +138,7 @@ DeviceInfo device_info(int device) {
   return *info;
 }
 
-DeviceGuard::DeviceGuard(int device) : prev_(0) {
-  CUTTLE_CUDA_CHECK(cudaGetDevice(&prev_));
+DeviceGuard::DeviceGuard(int device) : prev_(current_device()) {
   if (prev_ != device) {
     set_device(device);
     switched_ = true;

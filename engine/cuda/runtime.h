@@ -24,8 +24,9 @@ void set_stream_slot(int device, int slot);
 // Orders all later work on slot `waiter` of `device` after all work issued so far on slot `producer`
 // (an event recorded on one, waited on by the other), and tells the caching allocator.
 void stream_wait(int device, int waiter, int producer);
-// Makes `device` current on the calling thread (checked).
+// Makes `device` current on the calling thread (checked), and reads which one is.
 void set_device(int device);
+int current_device();
 // Waits for all of cuttle's work on `device` (every stream) and returns blocks held for cross-stream
 // waits to the caching allocator's pools.
 void synchronize(int device);

@@ -8,6 +8,7 @@
 #include "engine/ops/linalg.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
+#include "engine/streams.h"
 #include "tests/test_util.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/caching_allocator.h"
@@ -203,6 +204,26 @@ TEST_CASE("slot tables make each entry once and hand every thread the same objec
   CHECK(&Table::get(0, 1, make) == first);
   CHECK_THROWS_WITH_AS(Table::get(0, eng::cuda::kMaxSideStreams + 1, make), doctest::Contains("test table"), cuttle::Error);
   CHECK_THROWS_AS(Table::get(-1, 0, make), cuttle::Error);
+}
+
+// A slot worker starts on device 0; its slot guard makes the node's device current (and puts the
+// thread back afterwards), so a model on a second GPU does not switch devices around every op.
+TEST_CASE("a stream slot guard makes its device current for its lifetime") {
+  if (!gpu_present()) return;
+  const int last = eng::cuda::device_count() - 1;
+  std::thread([&] {
+    eng::cuda::set_device(0);
+    {
+      eng::StreamSlotGuard slot(eng::Device::cuda(last), 2);
+      CHECK(eng::cuda::current_device() == last);
+      CHECK(eng::cuda::stream_slot(last) == 2);
+      eng::StreamSlotGuard inner(eng::Device::cuda(last), 1);
+      CHECK(eng::cuda::current_device() == last);
+    }
+    CHECK(eng::cuda::current_device() == 0);
+    CHECK(eng::cuda::stream_slot(last) == 0);
+  }).join();
+  if (last == 0) MESSAGE("one GPU visible: the device switch itself is untested");
 }
 
 TEST_CASE("cuda caching allocator reuses blocks and reports out-of-memory clearly") {
