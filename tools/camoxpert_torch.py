@@ -48,7 +48,7 @@ DEFAULTS = {
               "warmup_epochs": 5, "steps": 0, "epochs": 100, "batch": 16, "router_lr_scale": 0.1, "clip": 1.0,
               "ema": False, "ema_decay": 0.999, "freeze_backbone_epochs": 0, "val_size": 200, "seed": 0,
               "synthetic_size": 2000, "synthetic_cue": [0.3, 1.0], "accumulate": 1, "precise_bn_batches": 0,
-              "tf32": True},
+              "low_res_size": 0, "low_res_steps": 0, "tf32": True},
 }
 
 
