@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   int64_t seed = -1;
   int workers = 2, threads = 0;
   bool deterministic = false, overfit = false, quiet = false;
-  std::string backbone_weights;
+  std::string backbone_weights, check_data = "headers";
   app.add_option("--config", config, "config file, or the name of a shipped config (models/configs/NAME.json)")
       ->capture_default_str();
   app.add_option("--data", data_roots, "dataset root(s) to train on (COD10K, CAMO, NC4K, SINet bundle or image/mask "
@@ -92,6 +92,10 @@ int main(int argc, char** argv) {
   app.add_option("--val", val_roots, "validation root(s); default: the synthetic val split, or 5% held out of --data");
   app.add_option("--test", test_roots, "test root(s): after training, evaluate the best checkpoint on every test set "
                                        "and print the table (with --resume of a finished run: evaluate only)");
+  app.add_option("--check-data", check_data, "before training, read every file's header (headers) or decode every "
+                                            "image and mask once (full: finds truncated files; slower to start)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"headers", "full"}));
   app.add_option("--epochs", epochs, "epochs (overrides the config's train.steps and train.epochs; 0 = config)")
       ->capture_default_str()
       ->check(not_negative);
@@ -166,6 +170,7 @@ int main(int argc, char** argv) {
     }
     opts.data = data_roots;
     opts.val = val_roots;
+    opts.decode_data = check_data == "full";
     opts.device = device;
     opts.out_dir = out.empty() ? "runs/" + opts.config.name + "-" + timestamp() : out;
     opts.resume = resume;

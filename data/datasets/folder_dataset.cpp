@@ -12,8 +12,8 @@ namespace cuttle::data {
 
 namespace {
 
-// Header-only check of one pair; empty when fine.
-std::string check_pair(const PairPath& p) {
+// Header check of one pair, then a full decode where asked; empty when fine.
+std::string check_pair(const PairPath& p, bool decode) {
   int iw, ih, ic, mw, mh, mc;
   if (!stbi_info(p.image.c_str(), &iw, &ih, &ic)) return "unreadable image: " + p.image + " (" + stbi_failure_reason() + ")";
   if (!stbi_info(p.mask.c_str(), &mw, &mh, &mc)) return "unreadable mask: " + p.mask + " (" + stbi_failure_reason() + ")";
@@ -21,6 +21,13 @@ std::string check_pair(const PairPath& p) {
     std::ostringstream os;
     os << "size mismatch: image " << iw << "x" << ih << " " << p.image << " vs mask " << mw << "x" << mh << " " << p.mask;
     return os.str();
+  }
+  if (decode) {
+    try {
+      read_pair(p);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
   }
   return {};
 }
@@ -50,7 +57,7 @@ FolderDataset::FolderDataset(const std::vector<std::string>& roots, const Folder
       if (opts.check_files) {
         std::vector<std::string> found(s.pairs.size());
         engine::parallel_for(0, (int64_t)s.pairs.size(), 16, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; ++i) found[i] = check_pair(s.pairs[i]);
+          for (int64_t i = b; i < e; ++i) found[i] = check_pair(s.pairs[i], opts.decode_files);
         });
         std::vector<PairPath> good;
         for (size_t i = 0; i < s.pairs.size(); ++i) {

@@ -15,6 +15,9 @@ struct FolderDatasetOptions {
   ScanOptions scan;
   ProblemPolicy on_problem = ProblemPolicy::fail;
   bool check_files = true;  // read every header: unreadable files and image/mask size mismatches
+  // Also decode every image and mask once (with check_files): finds damage a header hides, such as a
+  // truncated download, before training starts instead of when the file's batch comes.
+  bool decode_files = false;
 };
 
 class FolderDataset : public Dataset {

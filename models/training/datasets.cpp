@@ -14,10 +14,12 @@ data::Sample PairListDataset::get(int64_t index) const {
   return data::read_pair(pairs_[(size_t)index]);
 }
 
-std::vector<std::shared_ptr<const data::Dataset>> open_sets(const std::vector<std::string>& roots, const std::string& split) {
+std::vector<std::shared_ptr<const data::Dataset>> open_sets(const std::vector<std::string>& roots, const std::string& split,
+                                                            bool decode_files) {
   // FolderDataset scans and checks every root at once, so a single error lists every problem.
   data::FolderDatasetOptions opts;
   opts.scan.split = split;
+  opts.decode_files = decode_files;
   data::FolderDataset checked(roots, opts);
   std::vector<std::shared_ptr<const data::Dataset>> sets;
   for (const data::ScannedSet& s : checked.sets())

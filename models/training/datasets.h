@@ -42,8 +42,9 @@ class SubsetDataset : public data::Dataset {
 };
 
 // Every set of every root for `split` ("train" or "test"), one dataset per set, each checked (every
-// problem of every root in one error).
-std::vector<std::shared_ptr<const data::Dataset>> open_sets(const std::vector<std::string>& roots, const std::string& split);
+// problem of every root in one error): headers, and with decode_files every file decoded once.
+std::vector<std::shared_ptr<const data::Dataset>> open_sets(const std::vector<std::string>& roots, const std::string& split,
+                                                            bool decode_files = false);
 
 // Splits `all` into training and validation parts: every `1 / share`-th sample (in a seeded order)
 // goes to validation, at most max_val of them.

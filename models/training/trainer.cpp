@@ -180,12 +180,12 @@ struct Trainer::State {
       say("data       built-in synthetic scenes: " + std::to_string(cfg.train.synthetic_size) +
           " fresh training scenes per epoch, " + std::to_string(cfg.train.val_size) + " validation scenes");
     } else {
-      auto sets = open_sets(opts.data, "train");
+      auto sets = open_sets(opts.data, "train", opts.decode_data);
       std::shared_ptr<const data::Dataset> all =
           sets.size() == 1 ? sets[0] : std::make_shared<ConcatDataset>(sets);
       for (const auto& s : sets) say("data       " + s->name() + ": " + std::to_string(s->size()) + " images");
       if (!opts.val.empty()) {
-        auto vsets = open_sets(opts.val, "train");
+        auto vsets = open_sets(opts.val, "train", opts.decode_data);
         val_data = vsets.size() == 1 ? vsets[0] : std::make_shared<ConcatDataset>(vsets);
         train_data = all;
       } else {

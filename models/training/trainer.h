@@ -25,6 +25,7 @@ struct TrainerOptions {
   CamoXpertConfig config;
   std::vector<std::string> data;  // dataset roots (train split); empty: the built-in synthetic data
   std::vector<std::string> val;   // validation roots; empty: synthetic val split or a held-out share
+  bool decode_data = false;       // decode every file of data and val before training (else headers only)
   // Datasets given directly (library use, tests); they take precedence over the roots above.
   std::shared_ptr<const data::Dataset> train_dataset, val_dataset;
   engine::Device device = engine::Device::cpu();

@@ -174,6 +174,33 @@ TEST_CASE("every problem is reported at once and skip leaves the faulty pairs ou
   CHECK_THROWS_AS(data::FolderDataset({(t.root / "nope").string()}, skip), cuttle::Error);
 }
 
+
+TEST_CASE("decode_files finds a truncated image that the header check lets through") {
+  TempTree t("truncated");
+  t.image("Imgs/good.png", 64, 48);
+  t.mask("GT/good.png", 64, 48);
+  t.image("Imgs/cut.png", 64, 48);
+  t.mask("GT/cut.png", 64, 48);
+  const fs::path cut = t.root / "Imgs/cut.png";
+  fs::resize_file(cut, fs::file_size(cut) / 2);  // the header survives, the pixel data does not
+  data::FolderDataset headers_only({t.root.string()}, split("test"));
+  CHECK(headers_only.size() == 2);
+  data::FolderDatasetOptions full = split("test");
+  full.decode_files = true;
+  try {
+    data::FolderDataset ds({t.root.string()}, full);
+    FAIL("expected an error");
+  } catch (const cuttle::Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("1 problem(s) in the dataset") != std::string::npos);
+    CHECK(m.find("cut.png") != std::string::npos);
+    CHECK(m.find("good.png") == std::string::npos);
+  }
+  full.on_problem = data::ProblemPolicy::skip;
+  data::FolderDataset skipped({t.root.string()}, full);
+  REQUIRE(skipped.size() == 1);
+  CHECK(skipped.pairs()[0].stem == "good");
+}
 }
 
 TEST_SUITE("data") {

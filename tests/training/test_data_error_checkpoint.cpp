@@ -1,7 +1,8 @@
 // A training image that passes the up-front check (its header is intact) but cannot be decoded when its
 // batch comes: the run stops naming the file, keeps its weights in checkpoint_last, and once the file
 // is fixed --resume (on the run's own data roots) continues it exactly as if nothing had happened.
-// A resume with other data roots is refused.
+// A resume with other data roots is refused. With decode_data (train_cod --check-data full) the same
+// file stops the run before its first step.
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -111,6 +112,34 @@ TEST_CASE("a resumed run refuses data roots other than its own") {
   CHECK_THROWS_WITH_AS(models::Trainer(r).run(), doctest::Contains("the run trained with --data"), Error);
   r.data = {(base / "a/").string()};  // the same root written another way
   CHECK_NOTHROW(models::Trainer(r).run());
+}
+
+
+TEST_CASE("decode_data finds the damaged image before the first step") {
+  const fs::path base = fs::path(CUTTLE_TEST_BINARY_DIR) / "data_error_up_front";
+  fs::remove_all(base);
+  export_scenes(base / "data", 6, 0);
+  export_scenes(base / "val", 2, 1);
+  const fs::path bad = base / "data/Train/Image/synthetic-train-000004.jpg";
+  const std::string good = read_bytes(bad);
+  write_bytes(bad, good.substr(0, good.size() / 2));
+  models::TrainerOptions o = micro_run(base, "data", "val", 4);
+  o.decode_data = true;
+  int64_t steps = 0;
+  o.on_step = [&](int64_t, double) { ++steps; };
+  try {
+    models::Trainer(o).run();
+    FAIL("expected the up-front check to refuse the damaged image");
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("1 problem(s) in the dataset") != std::string::npos);
+    CHECK(m.find("synthetic-train-000004.jpg") != std::string::npos);
+  }
+  CHECK(steps == 0);
+  CHECK_FALSE(fs::exists(base / "run/checkpoint_last"));
+  write_bytes(bad, good);
+  CHECK_NOTHROW(models::Trainer(o).run());
+  CHECK(steps == 4);
 }
 
 }
