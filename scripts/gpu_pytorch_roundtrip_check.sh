@@ -7,7 +7,7 @@
 #     safetensors; the twin and infer_cod segment the same scenes from that file, compared again.
 # Both sides run full f32 (train.tf32=false, so infer_cod runs the checkpoint without TF32 too), and
 # the scenes are converted to PNG so both decoders see the same pixels.
-#   scripts/gpu_pytorch_roundtrip_check.sh [build-dir]     (EPOCHS, SCENES, IMAGES override the sizes)
+#   scripts/gpu_pytorch_roundtrip_check.sh [build-dir]     (EPOCHS, SCENES, VAL, IMAGES override the sizes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-cuda}
@@ -16,7 +16,7 @@ run=runs/roundtrip
 rm -rf "$run" "$run"-*
 start=$(date +%s)
 "$b/train_cod" --config camoxpert-pvt-b2 --out "$run" --epochs "${EPOCHS:-2}" --quiet \
-  --set train.synthetic_size="${SCENES:-256}" --set train.val_size=32 --set train.warmup_epochs=1 \
+  --set train.synthetic_size="${SCENES:-256}" --set train.val_size="${VAL:-32}" --set train.warmup_epochs=1 \
   --set train.freeze_backbone_epochs=1 --set train.tf32=false
 echo "trained in $(( $(date +%s) - start )) s"
 "$b/export_synthetic" --out "$run-data" --train 0 --test "${IMAGES:-16}" --seed 11 > /dev/null
