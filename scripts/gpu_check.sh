@@ -3,8 +3,8 @@
 # built on a development machine with -DCMAKE_CUDA_ARCHITECTURES=90 and carried over): device facts,
 # the gpu-labelled tests, the whole suite on that build, compute-sanitizer memcheck over the
 # gpu-sanitize subset, the op benchmarks of cuttle and PyTorch on the model's shapes, the MoE and
-# attention benchmarks of both, the whole-model benchmark of both, a summary, and the two benchmark
-# comparison tables last.
+# attention benchmarks of both, the whole-model benchmark of both, the PyTorch round trip of a trained
+# checkpoint, a summary, and the two benchmark comparison tables last.
 # gpu-sanitize: the test cases of the doctest suite "gpu" whose names start with "sanitize:" (a test
 # case has one suite, and the gpu label must stay on every GPU test): small shapes, a few minutes under
 # memcheck. Run them alone with: cuttle_tests -ts=gpu -tc='sanitize:*'. API errors are not reported:
@@ -61,6 +61,12 @@ if [ -x "$build/bin/bench_cod" ]; then
 fi
 if python3 -c 'import torch' 2>/dev/null && [ -s "$bench_dir/cod_cuttle.tsv" ]; then
   run "whole-model benchmark (PyTorch) and comparison" python3 tools/bench_cod_torch.py --cuttle "$bench_dir/cod_cuttle.tsv"
+fi
+# Weights between cuttle and PyTorch: a trained checkpoint segments alike in both, both ways.
+if python3 -c 'import torch, PIL' 2>/dev/null && [ -x "$build/bin/train_cod" ]; then
+  run "PyTorch round trip of a trained checkpoint" scripts/gpu_pytorch_roundtrip_check.sh "$build"
+else
+  summary+=("SKIP  PyTorch round trip: python3 cannot import torch and PIL, or $build/bin/train_cod is missing")
 fi
 echo
 echo "== gpu_check summary =="
