@@ -179,6 +179,9 @@ int64_t engine_index(cudnnBackendDescriptor_t cfg) {
 
 struct PlanCache {
   std::mutex mu;
+  // Held for a whole plan search: with the slot workers, two threads timing candidates at once would
+  // each count the other's kernels, and a second search of one shape is wasted work.
+  std::mutex search_mu;
   std::map<std::vector<int64_t>, std::shared_ptr<Plan>> plans;
   std::map<std::vector<int64_t>, int64_t> bucket_engine;  // timed winner per batch-size bucket
 };
@@ -497,6 +500,12 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
     std::lock_guard<std::mutex> lock(c.mu);
     chosen = plan->chosen;
   }
+  std::unique_lock<std::mutex> searching;
+  if (chosen < 0) {
+    searching = std::unique_lock<std::mutex>(c.search_mu);
+    std::lock_guard<std::mutex> lock(c.mu);
+    chosen = plan->chosen;  // another thread may have settled it while this one waited
+  }
   if (chosen < 0) {
     {  // the bucket's timed winner, when this shape can run it
       std::lock_guard<std::mutex> lock(c.mu);
@@ -514,6 +523,7 @@ bool graph_conv(ConvKind kind, int device, DType dt, const Shape& xs, const Shap
     std::lock_guard<std::mutex> lock(c.mu);
     plan->chosen = chosen;
   }
+  if (searching.owns_lock()) searching.unlock();
   if (chosen < 0) return false;  // none ran (no memory): the legacy path has algorithms needing less
   const cudnnStatus_t st = execute(plan->candidates[(size_t)chosen]);
   if (st == CUDNN_STATUS_ALLOC_FAILED) return false;

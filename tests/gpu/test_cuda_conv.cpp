@@ -1,9 +1,13 @@
 // GPU tests (label "gpu"): convolution through cuDNN and cuttle's own depthwise, narrow 3x3 and 1x1 forwards
 // compared with the CPU backend (forward, input,
 // weight and bias gradients; stride, padding, dilation, groups, depthwise; odd sizes, empty and
-// non-contiguous inputs), the algorithm cache and its switches, and the cuDNN version warning. Cases
+// non-contiguous inputs), the algorithm cache and its switches (one plan search per shape, even when
+// threads meet it at once), and the cuDNN version warning. Cases
 // named "sanitize: ..." use small shapes and form the compute-sanitizer subset (scripts/gpu_check.sh).
+#include <thread>
+
 #include "engine/ops/conv.h"
+#include "engine/streams.h"
 #include "tests/gpu/gpu_test_util.h"
 #ifdef CUTTLE_WITH_CUDA
 #include "engine/cuda/cublas.h"
@@ -296,6 +300,26 @@ TEST_CASE("sanitize: cudnn graph and legacy API convolutions match the CPU in ev
     run(12);
     run(15);
     CHECK(cu::cudnn_plan_searches() == s1);
+    // Threads on four side slots meeting a new shape at once (the MoE's experts under the slot
+    // workers): one searches, the others wait for its choice instead of timing alongside it.
+    const Tensor w7 = randn({8, 8, 7, 7}, 1195, DType::f32);
+    const Tensor x7 = randn({40, 8, 12, 12}, 1196, DType::f32);
+    const eng::Conv2dParams p7 = params(1, 3, 1, 1);
+    const Tensor expected = eng::conv2d(x7, w7, Tensor(), p7);
+    const Tensor xg = x7.to(kGpu), wg = w7.to(kGpu);
+    std::vector<double> errors(4, 1.0);
+    std::vector<std::thread> threads;
+    const int64_t s2 = cu::cudnn_plan_searches();
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        eng::StreamSlotGuard slot(kGpu, t + 1);
+        eng::stream_wait(kGpu, t + 1, 0);  // the inputs were copied on the main stream
+        const Tensor y = eng::conv2d(xg, wg, Tensor(), p7);
+        errors[(size_t)t] = rel_err(y, expected);
+      });
+    for (std::thread& t : threads) t.join();
+    for (double e : errors) CHECK(e <= 1e-4);
+    CHECK(cu::cudnn_plan_searches() - s2 <= 1);
   }
   cu::set_cudnn_plan_search(search);
   // A zero workspace cap leaves the graph API the engines that need none, or the legacy path.
