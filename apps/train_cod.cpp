@@ -171,6 +171,8 @@ int main(int argc, char** argv) {
     opts.data = data_roots;
     opts.val = val_roots;
     opts.decode_data = check_data == "full";
+    if (opts.decode_data && data_roots.empty() && val_roots.empty() && resume.empty())
+      std::printf("note: --check-data full has no files to check: training runs on the built-in synthetic scenes\n");
     opts.device = device;
     opts.out_dir = out.empty() ? "runs/" + opts.config.name + "-" + timestamp() : out;
     opts.resume = resume;

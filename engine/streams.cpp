@@ -20,14 +20,19 @@ StreamSlotGuard::StreamSlotGuard(Device device, int slot) : device_(device) {
                kMaxStreamSlots, ")");
   if (!device.is_cuda()) return;
 #ifdef CUTTLE_WITH_CUDA
-  const int current = cuda::current_device();
-  if (current != device.index) {
-    cuda::set_device(device.index);
-    prev_device_ = current;
-  }
   prev_ = cuda::stream_slot(device.index);
   cuda::set_stream_slot(device.index, slot);
   active_ = true;
+  const int current = cuda::current_device();
+  if (current != device.index) {
+    try {
+      cuda::set_device(device.index);
+    } catch (...) {  // no destructor runs for a constructor that throws: undo the slot here
+      cuda::set_stream_slot(device.index, prev_);
+      throw;
+    }
+    prev_device_ = current;
+  }
 #endif
 }
 
@@ -35,7 +40,12 @@ StreamSlotGuard::~StreamSlotGuard() {
 #ifdef CUTTLE_WITH_CUDA
   if (!active_) return;
   cuda::set_stream_slot(device_.index, prev_);
-  if (prev_device_ >= 0) cuda::set_device(prev_device_);
+  if (prev_device_ >= 0) {
+    try {  // a destructor must not throw, least of all while an error unwinds through it
+      cuda::set_device(prev_device_);
+    } catch (...) {
+    }
+  }
 #endif
 }
 

@@ -5,7 +5,7 @@
 # (CUTTLE_FORWARD_THREADS=0 CUTTLE_BACKWARD_THREADS=0), alternating, ROUNDS times (default 2).
 # With TORCH=1 the PyTorch twin's step (tools/bench_cod_torch.py, batch 16) runs after each round of
 # the whole model, so its ratio comes from the same minutes. With TRAINED=1 it then records a trained model's routing (scripts/record_routing.sh, EPOCHS=4
-# SCENES=512 IMAGES=32, about 90 s on an H100) and runs the same MoE rows under it.
+# SCENES=512 IMAGES=32, about 105 s on an H100) and runs the same MoE rows under it.
 # Carry build-cuda/bin, build-cuda/lib and .carry (see scripts/device_session.sh), or let
 # device_session.sh build there.
 set -uo pipefail

@@ -10,12 +10,14 @@ runs them in both directions:
   pytorch_roundtrip.py predict  --weights W [--config C] --images DIR --out PRED [--tf32 on|off]
       the twin's maps of every image in DIR (PNG files named by the image's stem)
   pytorch_roundtrip.py finetune --weights W [--config C] --images DIR --masks DIR --out NEW.safetensors
-                                [--steps 3]
-      a few AdamW steps of the twin (the config's loss and optimizer) on the images and their masks,
-      then its state written in cuttle's names: a model changed in PyTorch, for cuttle to load
+                                [--steps 5] [--lr 1e-3]
+      a few AdamW steps of the twin (the config's loss and optimizer, at learning rate lr) on the
+      images and their masks, then its state written in cuttle's names: a model changed in PyTorch,
+      for cuttle to load
   pytorch_roundtrip.py compare  A B [--max-mean-levels 1.0] [--max-far-fraction 0.001] [--far-levels 8]
-      per-map differences of two folders of 8-bit maps; exits 1 where the mean difference exceeds
-      max-mean-levels (of 255) or more than max-far-fraction of the pixels differ by over far-levels
+      per-map differences of two folders of 8-bit maps; exits 0 where they agree, 3 where the mean
+      difference exceeds max-mean-levels (of 255) or more than max-far-fraction of the pixels differ
+      by over far-levels, and 2 on bad input (a crash exits 1)
 
 W is a cuttle checkpoint directory (model.safetensors and checkpoint.json inside) or a bare
 .safetensors file, whose model config --config names (a file or a shipped config's name).
@@ -40,6 +42,12 @@ except ImportError:  # pragma: no cover - the GPU machine has Pillow (torchvisio
     sys.exit("pytorch_roundtrip.py: needs Pillow (python3 -m pip install pillow)")
 
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp")
+DIFFER, BAD_INPUT = 3, 2  # compare's exit codes besides 0; an uncaught exception exits 1
+
+
+def fail(message):
+    print(message, file=sys.stderr)
+    sys.exit(BAD_INPUT)
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
@@ -112,7 +120,7 @@ def finetune(a):
     device = torch.device(a.device)
     model, cfg = twin_for(a.weights, a.config, device)
     model.train()
-    opt = make_adamw(model, cfg["train"])
+    opt = make_adamw(model, dict(cfg["train"], lr=a.lr))
     side = cfg["image_size"]
     files = image_files(a.images)
     masks = {stem(p): p for p in image_files(a.masks)}
@@ -140,16 +148,16 @@ def finetune(a):
 def compare(a):
     names = sorted(n for n in os.listdir(a.a) if n.endswith(".png"))
     if not names:
-        sys.exit(f"compare: {a.a} holds no .png maps")
+        fail(f"compare: {a.a} holds no .png maps")
     total, pixels, far, worst = 0.0, 0, 0, (0, "")
     for n in names:
         other = os.path.join(a.b, n)
         if not os.path.exists(other):
-            sys.exit(f"compare: {other} is missing (it is in {a.a})")
+            fail(f"compare: {other} is missing (it is in {a.a})")
         x = np.asarray(Image.open(os.path.join(a.a, n)).convert("L"), dtype=np.int32)
         y = np.asarray(Image.open(other).convert("L"), dtype=np.int32)
         if x.shape != y.shape:
-            sys.exit(f"compare: {n} is {x.shape} in {a.a} but {y.shape} in {a.b}")
+            fail(f"compare: {n} is {x.shape} in {a.a} but {y.shape} in {a.b}")
         d = np.abs(x - y)
         total += float(d.sum())
         pixels += d.size
@@ -161,8 +169,8 @@ def compare(a):
     print(f"compare: {len(names)} maps, mean |difference| {mean:.4f} of 255 levels, "
           f"{frac:.5f} of the pixels over {a.far_levels} levels, largest {worst[0]} levels ({worst[1]})")
     ok = mean <= a.max_mean_levels and frac <= a.max_far_fraction
-    print("compare: ok" if ok else "compare: FAILED")
-    sys.exit(0 if ok else 1)
+    print("compare: ok" if ok else "compare: the maps differ")
+    sys.exit(0 if ok else DIFFER)
 
 
 def main():
@@ -178,7 +186,8 @@ def main():
         p.add_argument("--batch", type=int, default=8)
     sub.choices["predict"].add_argument("--tf32", choices=("on", "off"), default="off")
     sub.choices["finetune"].add_argument("--masks", required=True, help="folder of masks named as the images")
-    sub.choices["finetune"].add_argument("--steps", type=int, default=3)
+    sub.choices["finetune"].add_argument("--steps", type=int, default=5)
+    sub.choices["finetune"].add_argument("--lr", type=float, default=1e-3)
     c = sub.add_parser("compare")
     c.add_argument("a")
     c.add_argument("b")
