@@ -22,16 +22,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from camoxpert_torch import CamoXpertTwin, camoxpert_loss, load_config, make_adamw  # noqa: E402
-
-
-def config_path(name):
-    if os.path.exists(name):
-        return name
-    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "configs", name + ".json")
-    if os.path.exists(here):
-        return here
-    raise FileNotFoundError(f"{name}: neither a file nor a shipped config (models/configs/{name}.json)")
+from camoxpert_torch import CamoXpertTwin, camoxpert_loss, config_path, load_config, make_adamw  # noqa: E402
 
 
 def make_batch(batch, size, device):

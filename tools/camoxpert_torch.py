@@ -14,7 +14,7 @@ Usage:
   camoxpert_torch.py --config CFG --weights CKPT [--image-size N]
       load a cuttle checkpoint (a directory holding model.safetensors, or a bare .safetensors file)
       strictly and run one eval forward on a seeded input; prints the output's statistics
-As a library: load_config, CamoXpertTwin, camoxpert_loss, load_cuttle_weights, WarmupCosine, clip_grad_norm.
+As a library: config_path, load_config, CamoXpertTwin, camoxpert_loss, load_cuttle_weights, WarmupCosine, clip_grad_norm.
 """
 import argparse
 import copy
@@ -59,6 +59,16 @@ def merge_config(j, defaults=DEFAULTS, path=""):
             raise ValueError(f"unknown field '{path + k}'")
         out[k] = merge_config(v, defaults[k], path + k + ".") if isinstance(defaults[k], dict) else v
     return out
+
+
+def config_path(name):
+    """A config file, or the name of a shipped config (models/configs/NAME.json), as cuttle's apps take it."""
+    if os.path.exists(name):
+        return name
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "configs", name + ".json")
+    if os.path.exists(here):
+        return here
+    raise FileNotFoundError(f"{name}: neither a file nor a shipped config (models/configs/{name}.json)")
 
 
 def load_config(path_or_dict):

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from camoxpert_torch import (CamoXpertTwin, camoxpert_loss, checkpoint_config, clip_grad_norm,  # noqa: E402
-                             load_config, load_cuttle_weights, make_adamw)
+                             config_path, load_config, load_cuttle_weights, make_adamw)
 from safetensors_lite import save_file  # noqa: E402
 
 try:
@@ -52,17 +52,8 @@ MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 
-def shipped_or_file(name):
-    if os.path.exists(name):
-        return name
-    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "configs", name + ".json")
-    if os.path.exists(here):
-        return here
-    raise FileNotFoundError(f"{name}: neither a file nor a shipped config (models/configs/{name}.json)")
-
-
 def twin_for(weights, config, device):
-    cfg = load_config(shipped_or_file(config)) if config else checkpoint_config(weights)
+    cfg = load_config(config_path(config)) if config else checkpoint_config(weights)
     if cfg is None:
         raise ValueError(f"{weights}: no checkpoint.json beside it; pass --config")
     torch.manual_seed(0)
