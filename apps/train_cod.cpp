@@ -11,7 +11,6 @@
 
 #include "apps/branch_streams_option.h"
 #include "apps/shipped_config.h"
-#include "data/datasets/layout.h"
 #include "data/eval_folder.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
@@ -93,7 +92,8 @@ int main(int argc, char** argv) {
   app.add_option("--test", test_roots, "test root(s): after training, evaluate the best checkpoint on every test set "
                                        "and print the table (with --resume of a finished run: evaluate only)");
   app.add_option("--check-data", check_data, "before training, read every file's header (headers) or decode every "
-                                            "image and mask once (full: finds truncated files; slower to start)")
+                                            "image and mask of --data, --val and --test once (full: finds "
+                                            "truncated files; slower to start)")
       ->capture_default_str()
       ->check(CLI::IsMember({"headers", "full"}));
   app.add_option("--epochs", epochs, "epochs (overrides the config's train.steps and train.epochs; 0 = config)")
@@ -137,8 +137,9 @@ int main(int argc, char** argv) {
 
   try {
     const engine::Device device = engine::parse_device(device_name);
-    // The test roots are only read after training: a typo there must not cost the whole run.
-    for (const std::string& root : test_roots) data::scan_layout(root, {"test"});
+    // The test roots are only read after training: a typo or a damaged file there must not cost the
+    // whole run, so they get the same check as the training data, now.
+    if (!test_roots.empty()) models::open_sets(test_roots, "test", check_data == "full");
     models::TrainerOptions opts;
     if (!resume.empty()) {
       // The run's own config (with its overrides) is what continues.
