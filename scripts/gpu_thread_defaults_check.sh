@@ -43,6 +43,8 @@ routing=runs/routing-pvt-b2.safetensors
 start=$(date +%s)
 EPOCHS=4 SCENES=512 IMAGES=32 scripts/record_routing.sh "$build" "$routing" 2>&1 | tail -3
 echo "recorded in $(( $(date +%s) - start )) s"
+# On the device machine $OUT comes back: keep the recording (a few KB) for later runs and commits.
+if [ -n "${OUT:-}" ]; then cp "$routing" "$OUT/"; fi
 trained_rows=(--routing-file "$routing" --only "batched (trained)|dense_soft (trained)")
 for round in $(seq 1 "${ROUNDS:-2}"); do
   rows "default, trained routing" X=1 "${trained_rows[@]}"
