@@ -112,8 +112,6 @@ struct Trainer::State {
   }
 
   // ---- set-up ----
-  data::SyntheticConfig synthetic_config() const { return models::synthetic_config(cfg); }
-
   // A resumed run trains on the data it started with: roots not given again come from its run.json,
   // and other roots are refused (they would change the held-out split and the epochs' order).
   void adopt_recorded_data() {
@@ -176,7 +174,7 @@ struct Trainer::State {
     } else if (synthetic) {
       val_data = synthetic_validation_split(cfg, size);
       train_data = std::make_shared<data::SyntheticDataset>("train", cfg.train.synthetic_size, size, size, cfg.train.seed,
-                                                            synthetic_config());
+                                                            models::synthetic_config(cfg));
       say("data       built-in synthetic scenes: " + std::to_string(cfg.train.synthetic_size) +
           " fresh training scenes per epoch, " + std::to_string(cfg.train.val_size) + " validation scenes");
     } else {
@@ -208,7 +206,7 @@ struct Trainer::State {
     if (!synthetic || opts.overfit_batch) return train_data;
     return std::make_shared<data::SyntheticDataset>("train", cfg.train.synthetic_size, cfg.image_size, cfg.image_size,
                                                     engine::random_bits(cfg.train.seed, 1000 + (uint64_t)e),
-                                                    synthetic_config());
+                                                    models::synthetic_config(cfg));
   }
 
   void setup_model() {
