@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
     const engine::Device device = engine::parse_device(device_name);
     // The test roots are only read after training: a typo or a damaged file there must not cost the
     // whole run, so they get the same check as the training data, now.
-    if (!test_roots.empty()) models::open_sets(test_roots, "test", check_data == "full");
+    const bool decode_data = check_data == "full";
+    if (!test_roots.empty()) models::open_sets(test_roots, "test", decode_data);
     models::TrainerOptions opts;
     if (!resume.empty()) {
       // The run's own config (with its overrides) is what continues.
@@ -171,8 +172,8 @@ int main(int argc, char** argv) {
     }
     opts.data = data_roots;
     opts.val = val_roots;
-    opts.decode_data = check_data == "full";
-    if (opts.decode_data && data_roots.empty() && val_roots.empty() && resume.empty())
+    opts.decode_data = decode_data;
+    if (decode_data && data_roots.empty() && val_roots.empty() && resume.empty())
       std::printf("note: --check-data full has no files to check: training runs on the built-in synthetic scenes\n");
     opts.device = device;
     opts.out_dir = out.empty() ? "runs/" + opts.config.name + "-" + timestamp() : out;
