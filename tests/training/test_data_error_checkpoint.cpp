@@ -29,6 +29,13 @@ void write_bytes(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
 }
 
+// Cuts the file to its first half (a JPEG keeps its header, loses scan data); returns the original.
+std::string cut_in_half(const fs::path& p) {
+  const std::string whole = read_bytes(p);
+  write_bytes(p, whole.substr(0, whole.size() / 2));
+  return whole;
+}
+
 // `train` synthetic 64x64 training scenes of `seed` as a COD10K-style root.
 void export_scenes(const fs::path& root, int64_t train, uint64_t seed) {
   data::ExportOptions ex;
@@ -65,8 +72,7 @@ TEST_CASE("a training image that fails to decode mid-run saves checkpoint_last a
   export_scenes(base / "data", 12, 0);
   export_scenes(base / "val", 2, 1);  // validation apart: it reads its roots' train split
   const fs::path bad = base / "data/Train/Image/synthetic-train-000003.jpg";
-  const std::string good = read_bytes(bad);
-  write_bytes(bad, good.substr(0, good.size() / 2));  // header intact, scan data cut short
+  const std::string good = cut_in_half(bad);
 
   const models::TrainerOptions o = micro_run(base, "data", "val", 6);
   try {
@@ -121,8 +127,7 @@ TEST_CASE("decode_data finds the damaged image before the first step") {
   export_scenes(base / "data", 6, 0);
   export_scenes(base / "val", 2, 1);
   const fs::path bad = base / "data/Train/Image/synthetic-train-000004.jpg";
-  const std::string good = read_bytes(bad);
-  write_bytes(bad, good.substr(0, good.size() / 2));
+  const std::string good = cut_in_half(bad);
   models::TrainerOptions o = micro_run(base, "data", "val", 4);
   o.decode_data = true;
   int64_t steps = 0;
